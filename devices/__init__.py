@@ -1,0 +1,1 @@
+"""Device layer: codecs, drivers and simulators for floor hardware; knows nothing of the app."""

@@ -1,0 +1,1 @@
+"""Alembic migration history of the warehouse schema (SQLite and PostgreSQL)."""

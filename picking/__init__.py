@@ -1,0 +1,1 @@
+"""Pure picking algorithms: allocation strategy, batching, waves and pick-path sequencing."""

@@ -1,0 +1,227 @@
+"""config.yaml: its schema, its validation, and the environment variables that override it."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from wms.model import LANGUAGES, ZoneKind
+
+DEFAULT_CONFIG_FILE = "config.yaml"
+SERIAL_URL_SCHEMES = ("socket", "rfc2217", "loop", "spy", "alt", "hwgrep")
+PRINTER_URL_SCHEMES = ("tcp", "cups", "serial", "file")
+
+
+class ConfigError(Exception):
+    """config.yaml cannot be used; each problem names the key, the value and what is expected."""
+
+    def __init__(self, source: str, problems: list[str]) -> None:
+        self.source = source
+        self.problems = problems
+        listing = "\n".join(f"  - {p}" for p in problems)
+        super().__init__(f"{source} is not valid:\n{listing}")
+
+
+class _Section(BaseModel):
+    # A misspelt key must stop the start, not be silently ignored.
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DatabaseSettings(_Section):
+    """Where the inventory lives."""
+
+    url: str = "sqlite:///var/wms.sqlite3"
+
+    @field_validator("url")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        if not re.match(r"^(sqlite|postgresql)(\+\w+)?://", value):
+            raise ValueError(
+                "expected a SQLite URL (sqlite:///path/to/file.sqlite3) "
+                "or a PostgreSQL URL (postgresql+psycopg://user@host:5432/dbname)"
+            )
+        return value
+
+
+class ServerSettings(_Section):
+    """Bind address and web settings."""
+
+    host: str = "127.0.0.1"
+    port: Annotated[int, Field(ge=1, le=65535)] = 5000
+    threads: Annotated[int, Field(ge=4, le=2000)] = 100
+    secret_key: str | None = None
+    public_url: str | None = None
+
+
+class ZoneSettings(_Section):
+    """A zone of the floor."""
+
+    code: Annotated[str, Field(pattern=r"^[A-Z0-9][A-Z0-9-]{0,15}$")]
+    name: str
+    kind: ZoneKind
+
+
+def _check_serial_url(value: str) -> str:
+    if value.startswith("/dev/") or re.match(r"^COM\d+$", value):
+        return value
+    scheme = urlsplit(value).scheme
+    if scheme not in SERIAL_URL_SCHEMES:
+        raise ValueError(
+            "expected a serial port (/dev/ttyUSB0, COM3) or a pyserial URL "
+            "(socket://host:port, rfc2217://host:port, loop://)"
+        )
+    return value
+
+
+class DeviceSettings(_Section):
+    """A pick-to-light bus, fixed scanner or scale on a serial line."""
+
+    name: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$")]
+    kind: Literal["ptl_bus", "scanner", "scale"]
+    driver: str
+    url: str
+    baudrate: Annotated[int, Field(ge=300, le=921600)] = 19200
+    zone: str | None = None
+    station: str | None = None
+    addresses: list[Annotated[int, Field(ge=1, le=247)]] = []
+
+    @field_validator("url")
+    @classmethod
+    def _serial_url(cls, value: str) -> str:
+        return _check_serial_url(value)
+
+
+class PrinterSettings(_Section):
+    """A label printer and the station it serves."""
+
+    name: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$")]
+    url: str
+    station: str | None = None
+    dpmm: Literal[6, 8, 12, 24] = 8
+    driver: Literal["zpl", "pdf"] = "zpl"
+
+    @field_validator("url")
+    @classmethod
+    def _printer_url(cls, value: str) -> str:
+        if value.startswith("/dev/"):
+            return value
+        scheme = urlsplit(value).scheme
+        if scheme not in PRINTER_URL_SCHEMES:
+            raise ValueError(
+                "expected tcp://host:9100 (raw ZPL), cups://queue-name, serial:///dev/ttyS0 "
+                "or file:///path (write jobs to a folder)"
+            )
+        return value
+
+
+class LabelSettings(_Section):
+    """GS1 numbering for SSCCs and GTINs."""
+
+    gs1_company_prefix: Annotated[str, Field(pattern=r"^\d{6,12}$")] = "5412345"
+    sscc_extension_digit: Annotated[int, Field(ge=0, le=9)] = 0
+
+
+class Settings(_Section):
+    """The whole of config.yaml."""
+
+    site_name: str = "Demo warehouse"
+    language: str = "en"
+    database: DatabaseSettings = DatabaseSettings()
+    server: ServerSettings = ServerSettings()
+    zones: list[ZoneSettings] = []
+    devices: list[DeviceSettings] = []
+    printers: list[PrinterSettings] = []
+    labels: LabelSettings = LabelSettings()
+
+    @field_validator("language")
+    @classmethod
+    def _known_language(cls, value: str) -> str:
+        if value not in LANGUAGES:
+            raise ValueError(f"expected one of {', '.join(LANGUAGES)}")
+        return value
+
+    @model_validator(mode="after")
+    def _references_resolve(self) -> Settings:
+        zone_codes = {z.code for z in self.zones}
+        problems = []
+        for kind, names in (
+            ("zone", [z.code for z in self.zones]),
+            ("device", [d.name for d in self.devices]),
+            ("printer", [p.name for p in self.printers]),
+        ):
+            duplicates = sorted({n for n in names if names.count(n) > 1})
+            if duplicates:
+                problems.append(f"{kind} names must be unique; repeated: {', '.join(duplicates)}")
+        for device in self.devices:
+            if device.zone is not None and device.zone not in zone_codes:
+                problems.append(
+                    f"device {device.name!r} names zone {device.zone!r}, which is not among "
+                    f"zones ({', '.join(sorted(zone_codes)) or 'none defined'})"
+                )
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+
+def _describe(error: Mapping[str, Any]) -> str:
+    key = ".".join(str(part) for part in error["loc"]) or "(top level)"
+    message = str(error["msg"]).removeprefix("Value error, ")
+    if error["type"] == "extra_forbidden":
+        return f"{key}: unknown key (misspelt? see the comments in config.yaml for valid keys)"
+    if error["type"] == "missing":
+        return f"{key}: missing; this key is required"
+    return f"{key} = {error['input']!r}: {message}"
+
+
+def parse_settings(data: Any, source: str = DEFAULT_CONFIG_FILE) -> Settings:
+    """Validate a mapping (from YAML) into :class:`Settings` or raise :class:`ConfigError`."""
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(source, [f"(top level) = {data!r}: expected a mapping of keys"])
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as error:
+        raise ConfigError(source, [_describe(e) for e in error.errors()]) from None
+
+
+def _resolve_sqlite_path(url: str, base: Path) -> str:
+    """Make a relative SQLite path relative to the config file, not to the current directory."""
+    match = re.match(r"^(sqlite(?:\+\w+)?:///)(?!/)(.+)$", url)
+    if not match or match.group(2).startswith(":memory:"):
+        return url
+    path = (base / match.group(2)).resolve()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return f"{match.group(1)}{path}"
+
+
+def load_settings(
+    path: str | os.PathLike[str] | None = None, env: Mapping[str, str] | None = None
+) -> Settings:
+    """Read config.yaml (or ``WMS_CONFIG``), apply ``WMS_DATABASE_URL``, and validate."""
+    env = os.environ if env is None else env
+    config_path = Path(path or env.get("WMS_CONFIG") or DEFAULT_CONFIG_FILE)
+    source = str(config_path)
+    try:
+        text = config_path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            source, [f"file not found (looked in {config_path.resolve().parent})"]
+        ) from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise ConfigError(source, [f"not valid YAML: {error}"]) from None
+    if isinstance(data, dict) and env.get("WMS_DATABASE_URL"):
+        database = {**(data.get("database") or {}), "url": env["WMS_DATABASE_URL"]}
+        data = {**data, "database": database}
+    settings = parse_settings(data, source)
+    url = _resolve_sqlite_path(settings.database.url, config_path.resolve().parent)
+    return settings.model_copy(update={"database": DatabaseSettings(url=url)})

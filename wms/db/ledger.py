@@ -1,0 +1,256 @@
+"""The inventory ledger in SQL: one movement row and the stock totals, in one transaction.
+
+Oversell safety comes from conditional updates (``... WHERE on_hand - reserved >= :q``)
+checked by row count, which are atomic on PostgreSQL under READ COMMITTED and serialised by
+``BEGIN IMMEDIATE`` on SQLite; CHECK constraints on ``stock`` are the last line of defence.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass
+
+from sqlalchemy import CursorResult, Table, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from wms.db.schema import Location, Reservation, metadata
+from wms.errors import InsufficientStock, InvalidInput, NotFound
+from wms.ledger import MovementRequest, check_movement
+from wms.model import MovementKind, ReservationStatus
+
+_stock: Table = metadata.tables["stock"]
+_movement: Table = metadata.tables["movement"]
+_order_line: Table = metadata.tables["order_line"]
+_reservation: Table = metadata.tables["reservation"]
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerMismatch:
+    """A stock row whose on-hand is not what its movements add up to."""
+
+    location_id: int
+    item_id: int
+    lot: str
+    on_hand: int
+    ledger_total: int
+
+
+def _rowcount(result: object) -> int:
+    assert isinstance(result, CursorResult)
+    return int(result.rowcount)
+
+
+def _location_code(session: Session, location_id: int) -> str:
+    code = session.scalar(select(Location.code).where(Location.id == location_id))
+    if code is None:
+        raise NotFound(f"location {location_id} does not exist", location_id=location_id)
+    return code
+
+
+def _take(session: Session, request: MovementRequest) -> None:
+    """Decrement on-hand at the from-location, refusing to go below what is reserved."""
+    q, r = request.quantity, request.consume_reserved
+    result = session.execute(
+        update(_stock)
+        .where(
+            _stock.c.location_id == request.from_location_id,
+            _stock.c.item_id == request.item_id,
+            _stock.c.lot == request.lot,
+            _stock.c.reserved >= r,
+            _stock.c.on_hand - q >= _stock.c.reserved - r,
+        )
+        .values(on_hand=_stock.c.on_hand - q, reserved=_stock.c.reserved - r)
+    )
+    if _rowcount(result) == 1:
+        return
+    assert request.from_location_id is not None
+    row = session.execute(
+        select(_stock.c.on_hand, _stock.c.reserved).where(
+            _stock.c.location_id == request.from_location_id,
+            _stock.c.item_id == request.item_id,
+            _stock.c.lot == request.lot,
+        )
+    ).first()
+    on_hand, reserved = (row.on_hand, row.reserved) if row else (0, 0)
+    code = _location_code(session, request.from_location_id)
+    raise InsufficientStock(
+        f"location {code} holds {on_hand} (of which {reserved} reserved); "
+        f"{q} cannot be taken from it",
+        location=code,
+        on_hand=on_hand,
+        reserved=reserved,
+        requested=q,
+    )
+
+
+def _put(session: Session, request: MovementRequest, expiry: dt.date | None) -> None:
+    """Increment on-hand at the to-location, creating the stock row if it is the first."""
+    is_postgresql = session.get_bind().dialect.name == "postgresql"
+    dialect_insert = postgresql.insert if is_postgresql else sqlite.insert
+    statement = dialect_insert(_stock).values(
+        location_id=request.to_location_id,
+        item_id=request.item_id,
+        lot=request.lot,
+        expiry=expiry,
+        on_hand=request.quantity,
+        reserved=0,
+        received_at=dt.datetime.now(dt.UTC),
+    )
+    session.execute(
+        statement.on_conflict_do_update(
+            index_elements=["location_id", "item_id", "lot"],
+            set_={"on_hand": _stock.c.on_hand + statement.excluded.on_hand},
+        )
+    )
+
+
+def post_movement(
+    session: Session,
+    request: MovementRequest,
+    *,
+    expiry: dt.date | None = None,
+    order_id: int | None = None,
+    order_line_id: int | None = None,
+    user_id: int | None = None,
+    scan_id: str | None = None,
+) -> int:
+    """Record one movement and update the stock totals it touches; return the movement id."""
+    check_movement(request)
+    if request.from_location_id is not None:
+        _take(session, request)
+    if request.to_location_id is not None:
+        _put(session, request, expiry)
+    result = session.execute(
+        insert(_movement)
+        .values(
+            kind=request.kind,
+            item_id=request.item_id,
+            lot=request.lot,
+            expiry=expiry,
+            quantity=request.quantity,
+            from_location_id=request.from_location_id,
+            to_location_id=request.to_location_id,
+            reason=request.reason,
+            order_id=order_id,
+            order_line_id=order_line_id,
+            user_id=user_id,
+            scan_id=scan_id,
+            created_at=dt.datetime.now(dt.UTC),
+        )
+        .returning(_movement.c.id)
+    )
+    return int(result.scalar_one())
+
+
+def reserve(session: Session, order_line_id: int, stock_id: int, quantity: int) -> int:
+    """Hold ``quantity`` of one stock row for an order line; return the reservation id."""
+    if quantity <= 0:
+        raise InvalidInput("a reservation needs a quantity of at least 1", quantity=quantity)
+    result = session.execute(
+        update(_stock)
+        .where(_stock.c.id == stock_id, _stock.c.on_hand - _stock.c.reserved >= quantity)
+        .values(reserved=_stock.c.reserved + quantity)
+    )
+    if _rowcount(result) != 1:
+        row = session.execute(
+            select(_stock.c.on_hand, _stock.c.reserved).where(_stock.c.id == stock_id)
+        ).first()
+        if row is None:
+            raise NotFound(f"stock {stock_id} does not exist", stock_id=stock_id)
+        raise InsufficientStock(
+            f"only {row.on_hand - row.reserved} free to reserve; {quantity} asked",
+            free=row.on_hand - row.reserved,
+            requested=quantity,
+        )
+    session.execute(
+        update(_order_line)
+        .where(_order_line.c.id == order_line_id)
+        .values(allocated_quantity=_order_line.c.allocated_quantity + quantity)
+    )
+    inserted = session.execute(
+        insert(_reservation)
+        .values(
+            order_line_id=order_line_id,
+            stock_id=stock_id,
+            quantity=quantity,
+            status=ReservationStatus.OPEN,
+            created_at=dt.datetime.now(dt.UTC),
+        )
+        .returning(_reservation.c.id)
+    )
+    return int(inserted.scalar_one())
+
+
+def release(session: Session, reservation_id: int) -> None:
+    """Give back the stock an open reservation holds (order cancelled or changed)."""
+    reservation = session.get(Reservation, reservation_id, with_for_update=True)
+    if reservation is None:
+        raise NotFound(f"reservation {reservation_id} does not exist")
+    if reservation.status is not ReservationStatus.OPEN:
+        return
+    session.execute(
+        update(_stock)
+        .where(_stock.c.id == reservation.stock_id, _stock.c.reserved >= reservation.quantity)
+        .values(reserved=_stock.c.reserved - reservation.quantity)
+    )
+    session.execute(
+        update(_order_line)
+        .where(_order_line.c.id == reservation.order_line_id)
+        .values(allocated_quantity=_order_line.c.allocated_quantity - reservation.quantity)
+    )
+    reservation.status = ReservationStatus.RELEASED
+
+
+def receive(
+    session: Session,
+    *,
+    item_id: int,
+    location_id: int,
+    quantity: int,
+    lot: str = "",
+    expiry: dt.date | None = None,
+    user_id: int | None = None,
+) -> int:
+    """Book goods in at a location (a receipt movement)."""
+    return post_movement(
+        session,
+        MovementRequest(
+            MovementKind.RECEIPT, item_id, quantity, to_location_id=location_id, lot=lot
+        ),
+        expiry=expiry,
+        user_id=user_id,
+    )
+
+
+def ledger_totals(session: Session) -> dict[tuple[int, int, str], int]:
+    """What the movements add up to, per (location, item, lot)."""
+    totals: dict[tuple[int, int, str], int] = defaultdict(int)
+    for column, sign in ((_movement.c.to_location_id, 1), (_movement.c.from_location_id, -1)):
+        rows = session.execute(
+            select(column, _movement.c.item_id, _movement.c.lot, func.sum(_movement.c.quantity))
+            .where(column.is_not(None))
+            .group_by(column, _movement.c.item_id, _movement.c.lot)
+        )
+        for location_id, item_id, lot, total in rows:
+            totals[(location_id, item_id, lot)] += sign * int(total)
+    return totals
+
+
+def verify_ledger(session: Session) -> list[LedgerMismatch]:
+    """Every stock row whose on-hand differs from its ledger total (empty when consistent)."""
+    totals = ledger_totals(session)
+    mismatches = []
+    seen = set()
+    for row in session.execute(
+        select(_stock.c.location_id, _stock.c.item_id, _stock.c.lot, _stock.c.on_hand)
+    ):
+        key = (row.location_id, row.item_id, row.lot)
+        seen.add(key)
+        if totals.get(key, 0) != row.on_hand:
+            mismatches.append(LedgerMismatch(*key, row.on_hand, totals.get(key, 0)))
+    for key, total in totals.items():
+        if key not in seen and total != 0:
+            mismatches.append(LedgerMismatch(*key, 0, total))
+    return mismatches

@@ -1,0 +1,380 @@
+"""SQL tables of the warehouse, mapped with SQLAlchemy 2; the one MetaData Alembic targets."""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    Enum,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from wms.model import (
+    DeviceKind,
+    LocationType,
+    MovementKind,
+    OrderKind,
+    OrderStatus,
+    ReservationStatus,
+    Role,
+    ScanOutcome,
+    ZoneKind,
+)
+
+# Named constraints so that Alembic can alter them identically on SQLite and PostgreSQL.
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = MetaData(naming_convention=NAMING)
+
+# SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL gets a 64-bit key for the ledger.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def _enum(enum_cls: type[StrEnum], length: int = 24) -> Enum:
+    """Store an enum by its lower-case value as a plain string (portable, readable in SQL)."""
+    return Enum(
+        enum_cls,
+        native_enum=False,
+        create_constraint=False,
+        length=length,
+        values_callable=lambda members: [m.value for m in members],
+        validate_strings=True,
+    )
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base bound to the project's MetaData."""
+
+    metadata = metadata
+    type_annotation_map = {dt.datetime: DateTime(timezone=True), dict[str, Any]: JSON}
+
+
+class Zone(Base):
+    """An area of the floor worked one way (handheld, pick-to-light, put wall...)."""
+
+    __tablename__ = "zone"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(16), unique=True)
+    name: Mapped[str] = mapped_column(String(80))
+    kind: Mapped[ZoneKind] = mapped_column(_enum(ZoneKind))
+
+
+class Location(Base):
+    """A place that holds stock: a pick face, reserve slot, put-wall slot, pack station, dock."""
+
+    __tablename__ = "location"
+    __table_args__ = (
+        CheckConstraint("walk_sequence >= 0", name="walk_sequence_not_negative"),
+        Index("ix_location_zone_walk", "zone_id", "walk_sequence"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    barcode: Mapped[str] = mapped_column(String(48), unique=True)
+    zone_id: Mapped[int] = mapped_column(ForeignKey("zone.id"))
+    type: Mapped[LocationType] = mapped_column(_enum(LocationType))
+    aisle: Mapped[str] = mapped_column(String(8), default="")
+    bay: Mapped[str] = mapped_column(String(8), default="")
+    level: Mapped[str] = mapped_column(String(8), default="")
+    slot: Mapped[str] = mapped_column(String(8), default="")
+    walk_sequence: Mapped[int] = mapped_column(Integer, default=0)
+    x: Mapped[float] = mapped_column(Float, default=0.0)
+    y: Mapped[float] = mapped_column(Float, default=0.0)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    zone: Mapped[Zone] = relationship()
+
+
+class Item(Base):
+    """A stock-keeping unit with its dimensions and tracking rules."""
+
+    __tablename__ = "item"
+    __table_args__ = (
+        CheckConstraint("weight_g >= 0", name="weight_not_negative"),
+        CheckConstraint(
+            "length_mm >= 0 AND width_mm >= 0 AND height_mm >= 0", name="dimensions_not_negative"
+        ),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sku: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    description: Mapped[str] = mapped_column(Text, default="")
+    length_mm: Mapped[int] = mapped_column(Integer, default=0)
+    width_mm: Mapped[int] = mapped_column(Integer, default=0)
+    height_mm: Mapped[int] = mapped_column(Integer, default=0)
+    weight_g: Mapped[int] = mapped_column(Integer, default=0)
+    lot_tracked: Mapped[bool] = mapped_column(Boolean, default=False)
+    expiry_tracked: Mapped[bool] = mapped_column(Boolean, default=False)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    gtins: Mapped[list[ItemGtin]] = relationship(
+        back_populates="item", cascade="all, delete-orphan", order_by="ItemGtin.pack_quantity"
+    )
+
+
+class ItemGtin(Base):
+    """A barcode of an item: the unit GTIN (pack quantity 1) or a case/pallet GTIN."""
+
+    __tablename__ = "item_gtin"
+    __table_args__ = (CheckConstraint("pack_quantity >= 1", name="pack_quantity_positive"),)
+    gtin: Mapped[str] = mapped_column(String(14), primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("item.id", ondelete="CASCADE"), index=True)
+    pack_quantity: Mapped[int] = mapped_column(Integer, default=1)
+
+    item: Mapped[Item] = relationship(back_populates="gtins")
+
+
+class Stock(Base):
+    """On-hand and reserved quantity of one item and lot at one location: the ledger's total."""
+
+    __tablename__ = "stock"
+    __table_args__ = (
+        UniqueConstraint("location_id", "item_id", "lot", name="uq_stock_location_item_lot"),
+        CheckConstraint("on_hand >= 0", name="on_hand_not_negative"),
+        CheckConstraint("reserved >= 0", name="reserved_not_negative"),
+        CheckConstraint("reserved <= on_hand", name="reserved_within_on_hand"),
+        Index("ix_stock_item_location", "item_id", "location_id"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    location_id: Mapped[int] = mapped_column(ForeignKey("location.id"))
+    item_id: Mapped[int] = mapped_column(ForeignKey("item.id"))
+    # '' when the item is not lot-tracked, so the unique key works on every database.
+    lot: Mapped[str] = mapped_column(String(40), default="")
+    expiry: Mapped[dt.date | None] = mapped_column(Date)
+    on_hand: Mapped[int] = mapped_column(Integer, default=0)
+    reserved: Mapped[int] = mapped_column(Integer, default=0)
+    received_at: Mapped[dt.datetime] = mapped_column(default=_now)
+
+    location: Mapped[Location] = relationship()
+    item: Mapped[Item] = relationship()
+
+
+class Movement(Base):
+    """One row of the append-only inventory ledger (database triggers refuse UPDATE/DELETE)."""
+
+    __tablename__ = "movement"
+    __table_args__ = (
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        CheckConstraint(
+            "from_location_id IS NOT NULL OR to_location_id IS NOT NULL", name="has_a_location"
+        ),
+        CheckConstraint(
+            "from_location_id IS NULL OR to_location_id IS NULL "
+            "OR from_location_id <> to_location_id",
+            name="from_differs_from_to",
+        ),
+        Index("ix_movement_from", "from_location_id", "item_id", "lot"),
+        Index("ix_movement_to", "to_location_id", "item_id", "lot"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    kind: Mapped[MovementKind] = mapped_column(_enum(MovementKind))
+    item_id: Mapped[int] = mapped_column(ForeignKey("item.id"))
+    lot: Mapped[str] = mapped_column(String(40), default="")
+    expiry: Mapped[dt.date | None] = mapped_column(Date)
+    quantity: Mapped[int] = mapped_column(Integer)
+    from_location_id: Mapped[int | None] = mapped_column(ForeignKey("location.id"))
+    to_location_id: Mapped[int | None] = mapped_column(ForeignKey("location.id"))
+    reason: Mapped[str | None] = mapped_column(String(200))
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("order.id"), index=True)
+    order_line_id: Mapped[int | None] = mapped_column(ForeignKey("order_line.id"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    scan_id: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(default=_now, server_default=func.now())
+
+
+class Customer(Base):
+    """A B2B customer (or a webshop channel) with its own delivery and labelling rules."""
+
+    __tablename__ = "customer"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    kind: Mapped[OrderKind] = mapped_column(_enum(OrderKind))
+    min_shelf_life_days: Mapped[int] = mapped_column(Integer, default=0)
+    label_template: Mapped[str | None] = mapped_column(String(40))
+
+
+class Order(Base):
+    """A customer order: B2C parcel or B2B delivery, with its schedule and label rules."""
+
+    __tablename__ = "order"
+    __table_args__ = (
+        Index("ix_order_status_cut_off", "status", "cut_off"),
+        CheckConstraint(
+            "delivery_window_start IS NULL OR delivery_window_end IS NULL "
+            "OR delivery_window_start <= delivery_window_end",
+            name="delivery_window_ordered",
+        ),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(40), unique=True)
+    kind: Mapped[OrderKind] = mapped_column(_enum(OrderKind))
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customer.id"))
+    ship_to_name: Mapped[str] = mapped_column(String(120), default="")
+    ship_to_address: Mapped[str] = mapped_column(Text, default="")
+    ship_to_postcode: Mapped[str] = mapped_column(String(16), default="")
+    ship_to_city: Mapped[str] = mapped_column(String(80), default="")
+    ship_to_country: Mapped[str] = mapped_column(String(2), default="")
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    cut_off: Mapped[dt.datetime | None] = mapped_column()
+    carrier: Mapped[str] = mapped_column(String(40), default="")
+    service: Mapped[str] = mapped_column(String(40), default="")
+    delivery_window_start: Mapped[dt.datetime | None] = mapped_column()
+    delivery_window_end: Mapped[dt.datetime | None] = mapped_column()
+    dock: Mapped[str | None] = mapped_column(String(32))
+    label_requirements: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    status: Mapped[OrderStatus] = mapped_column(_enum(OrderStatus), default=OrderStatus.RECEIVED)
+    created_at: Mapped[dt.datetime] = mapped_column(default=_now)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=_now, onupdate=_now)
+
+    customer: Mapped[Customer | None] = relationship()
+    lines: Mapped[list[OrderLine]] = relationship(
+        back_populates="order", cascade="all, delete-orphan", order_by="OrderLine.line_no"
+    )
+
+
+class OrderLine(Base):
+    """One item and quantity of an order, with how far it has got."""
+
+    __tablename__ = "order_line"
+    __table_args__ = (
+        UniqueConstraint("order_id", "line_no", name="uq_order_line_order_line_no"),
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        CheckConstraint(
+            "allocated_quantity >= 0 AND allocated_quantity <= quantity", name="allocated_in_range"
+        ),
+        CheckConstraint(
+            "picked_quantity >= 0 AND picked_quantity <= quantity", name="picked_in_range"
+        ),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("order.id", ondelete="CASCADE"))
+    line_no: Mapped[int] = mapped_column(Integer)
+    item_id: Mapped[int] = mapped_column(ForeignKey("item.id"), index=True)
+    quantity: Mapped[int] = mapped_column(Integer)
+    allocated_quantity: Mapped[int] = mapped_column(Integer, default=0)
+    picked_quantity: Mapped[int] = mapped_column(Integer, default=0)
+
+    order: Mapped[Order] = relationship(back_populates="lines")
+    item: Mapped[Item] = relationship()
+
+
+class OrderEvent(Base):
+    """A timestamped step in an order's history, for the integrator and the customer."""
+
+    __tablename__ = "order_event"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("order.id", ondelete="CASCADE"), index=True)
+    status: Mapped[OrderStatus] = mapped_column(_enum(OrderStatus))
+    detail: Mapped[str] = mapped_column(String(200), default="")
+    at: Mapped[dt.datetime] = mapped_column(default=_now)
+
+
+class Reservation(Base):
+    """Stock held at one location for one order line until it is picked or released."""
+
+    __tablename__ = "reservation"
+    __table_args__ = (CheckConstraint("quantity > 0", name="quantity_positive"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_line_id: Mapped[int] = mapped_column(ForeignKey("order_line.id"), index=True)
+    stock_id: Mapped[int] = mapped_column(ForeignKey("stock.id"), index=True)
+    quantity: Mapped[int] = mapped_column(Integer)
+    status: Mapped[ReservationStatus] = mapped_column(
+        _enum(ReservationStatus), default=ReservationStatus.OPEN
+    )
+    created_at: Mapped[dt.datetime] = mapped_column(default=_now)
+
+
+class User(Base):
+    """A person (or an integration) who uses the app, with one role and a badge."""
+
+    __tablename__ = "user"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(40), unique=True)
+    display_name: Mapped[str] = mapped_column(String(80))
+    password_hash: Mapped[str | None] = mapped_column(String(200))
+    badge: Mapped[str | None] = mapped_column(String(48), unique=True)
+    role: Mapped[Role] = mapped_column(_enum(Role))
+    language: Mapped[str] = mapped_column(String(5), default="en")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=_now)
+
+
+class ApiToken(Base):
+    """A bearer token for an integration; only its SHA-256 is stored."""
+
+    __tablename__ = "api_token"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    name: Mapped[str] = mapped_column(String(80))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=_now)
+    last_used_at: Mapped[dt.datetime | None] = mapped_column()
+    revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    user: Mapped[User] = relationship()
+
+
+class Device(Base):
+    """A piece of floor hardware known from config.yaml, with its last known health."""
+
+    __tablename__ = "device"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(40), unique=True)
+    kind: Mapped[DeviceKind] = mapped_column(_enum(DeviceKind))
+    driver: Mapped[str] = mapped_column(String(40))
+    transport_url: Mapped[str] = mapped_column(String(200))
+    zone_id: Mapped[int | None] = mapped_column(ForeignKey("zone.id"))
+    station: Mapped[str | None] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(24), default="unknown")
+    last_seen_at: Mapped[dt.datetime | None] = mapped_column()
+
+
+class ScanEvent(Base):
+    """One scan as received, keyed by the id its client generated; never changed afterwards."""
+
+    __tablename__ = "scan_event"
+    __table_args__ = (Index("ix_scan_event_user_received", "user_id", "received_at"),)
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    device_id: Mapped[int | None] = mapped_column(ForeignKey("device.id"))
+    station: Mapped[str | None] = mapped_column(String(40))
+    raw: Mapped[str] = mapped_column(String(400))
+    symbology: Mapped[str | None] = mapped_column(String(8))
+    kind: Mapped[str] = mapped_column(String(24))
+    parsed: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    outcome: Mapped[ScanOutcome] = mapped_column(_enum(ScanOutcome))
+    reason: Mapped[str | None] = mapped_column(String(64))
+    result: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    scanned_at: Mapped[dt.datetime | None] = mapped_column()
+    received_at: Mapped[dt.datetime] = mapped_column(default=_now)
+
+
+# Tables whose rows are history: the database itself refuses UPDATE and DELETE on them.
+APPEND_ONLY_TABLES = ("movement", "scan_event", "order_event")
