@@ -49,7 +49,8 @@ def drop_statements(dialect: str, table: str) -> list[str]:
 def _attach(table: Table) -> None:
     for dialect in ("sqlite", "postgresql"):
         for statement in create_statements(dialect, table.name):
-            ddl = DDL(statement).execute_if(dialect=dialect)  # type: ignore[no-untyped-call]
+            # DDL applies %-formatting; the PL/pgSQL body has literal % placeholders.
+            ddl = DDL(statement.replace("%", "%%")).execute_if(dialect=dialect)  # type: ignore[no-untyped-call]
             event.listen(table, "after_create", ddl)
 
 
