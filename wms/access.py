@@ -18,6 +18,7 @@ from wms.model import LANGUAGES, Role
 # scrypt parameters (RFC 7914 interactive-login strength): ~16 MiB and ~50 ms per check.
 _SCRYPT_N, _SCRYPT_R, _SCRYPT_P = 2**14, 8, 1
 MIN_PASSWORD_LENGTH = 8
+TOUCH_EVERY = dt.timedelta(minutes=1)
 
 
 def hash_password(password: str) -> str:
@@ -121,7 +122,11 @@ def user_for_token(session: Session, token: str) -> User | None:
     )
     if api_token is None or not api_token.user.active:
         return None
-    api_token.last_used_at = dt.datetime.now(dt.UTC)
+    now = dt.datetime.now(dt.UTC)
+    last = api_token.last_used_at
+    # Record use at most once a minute, so that API reads do not each become a write.
+    if last is None or now - (last if last.tzinfo else last.replace(tzinfo=dt.UTC)) > TOUCH_EVERY:
+        api_token.last_used_at = now
     return api_token.user
 
 

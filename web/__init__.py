@@ -1,0 +1,91 @@
+"""The composition root: builds the Flask app from config.yaml and wires every layer."""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, request
+from flask_babel import get_locale
+from flask_login import current_user
+
+from web import errors
+from web.api import API_PREFIX, init_api
+from web.extensions import babel, csrf, login_manager, socketio
+from wms.config import Settings
+from wms.db import Database
+from wms.model import LANGUAGES
+
+
+def _secret_key(settings: Settings, instance_dir: Path) -> str:
+    """Configured key, or one kept in the instance folder so sessions survive restarts."""
+    configured = os.environ.get("WMS_SECRET_KEY") or settings.server.secret_key
+    if configured:
+        return configured
+    path = instance_dir / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    instance_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key
+
+
+def create_app(
+    settings: Settings,
+    *,
+    instance_dir: str | os.PathLike[str] = "var",
+    database: Database | None = None,
+    testing: bool = False,
+) -> Flask:
+    """Build the app for ``settings``; ``database`` may be passed in by tests."""
+    app = Flask(__name__, instance_path=str(Path(instance_dir).resolve()))
+    app.config.update(
+        SECRET_KEY=_secret_key(settings, Path(app.instance_path)),
+        TESTING=testing,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SAMESITE="Lax",
+        WTF_CSRF_TIME_LIMIT=None,  # a handheld left on the login screen all shift must still work
+        MAX_CONTENT_LENGTH=64 * 1024 * 1024,
+        BABEL_TRANSLATION_DIRECTORIES=str(Path(__file__).parent / "translations"),
+        BABEL_DEFAULT_LOCALE=settings.language,
+        WMS_SITE_NAME=settings.site_name,
+    )
+    app.extensions["wms_settings"] = settings
+    app.extensions["wms_db"] = database or Database(settings.database.url)
+
+    login_manager.init_app(app)
+    login_manager.session_protection = "strong"
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=_select_locale)
+    socketio.init_app(app, async_mode="threading")
+
+    from web import auth, pages
+
+    app.register_blueprint(auth.blueprint)
+    app.register_blueprint(pages.blueprint)
+    init_api(app)
+    errors.register(app)
+
+    @app.context_processor
+    def _template_globals() -> dict[str, Any]:
+        return {"api_prefix": API_PREFIX, "get_locale": get_locale}
+
+    if not testing:
+        logging.basicConfig(
+            level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s"
+        )
+    return app
+
+
+def _select_locale() -> str | None:
+    """The user's own language, else the browser's best match, else the site default."""
+    if current_user and current_user.is_authenticated and current_user.language in LANGUAGES:
+        return str(current_user.language)
+    return request.accept_languages.best_match(LANGUAGES)

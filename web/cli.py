@@ -1,0 +1,274 @@
+"""The `wms` command: database, demo, server, import and configuration check."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from wms.config import ConfigError, Settings, load_settings
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+class _State:
+    def __init__(self, config: str | None) -> None:
+        self.config = config
+
+    def settings(self, database: str | None = None) -> Settings:
+        try:
+            settings = load_settings(self.config)
+        except ConfigError as error:
+            click.secho(str(error), fg="red", err=True)
+            raise SystemExit(2) from None
+        if database:
+            from wms.config import DatabaseSettings
+
+            try:
+                settings = settings.model_copy(update={"database": DatabaseSettings(url=database)})
+            except ValueError as error:
+                click.secho(f"--database {database!r}: {error}", fg="red", err=True)
+                raise SystemExit(2) from None
+        return settings
+
+    def instance_dir(self) -> Path:
+        import os
+
+        path = Path(self.config or os.environ.get("WMS_CONFIG") or "config.yaml")
+        return path.resolve().parent / "var"
+
+
+pass_state = click.make_pass_decorator(_State)
+database_option = click.option(
+    "--database", metavar="URL", help="Database URL; overrides config.yaml and WMS_DATABASE_URL."
+)
+
+
+@click.group(context_settings=CONTEXT)
+@click.option(
+    "--config",
+    metavar="FILE",
+    envvar="WMS_CONFIG",
+    help="config.yaml to use (default: ./config.yaml, or $WMS_CONFIG).",
+)
+@click.pass_context
+def main(ctx: click.Context, config: str | None) -> None:
+    """Warehouse floor execution: picking, packing, devices and a SQL inventory ledger."""
+    ctx.obj = _State(config)
+
+
+@main.command("check-config")
+@pass_state
+def check_config(state: _State) -> None:
+    """Validate config.yaml and say what it configures; exit 2 if it is not valid."""
+    settings = state.settings()
+    click.secho(f"{state.config or 'config.yaml'} is valid.", fg="green")
+    click.echo(f"  database: {_redact(settings.database.url)}")
+    click.echo(f"  server:   http://{settings.server.host}:{settings.server.port}/")
+    click.echo(f"  language: {settings.language}")
+    click.echo(f"  zones:    {', '.join(z.code for z in settings.zones) or 'none'}")
+    click.echo(f"  devices:  {len(settings.devices)}; printers: {len(settings.printers)}")
+    click.echo(f"  GS1 company prefix: {settings.labels.gs1_company_prefix}")
+
+
+@main.group()
+def db() -> None:
+    """Database schema commands."""
+
+
+@db.command("upgrade")
+@database_option
+@pass_state
+def db_upgrade(state: _State, database: str | None) -> None:
+    """Create or upgrade the schema to the newest migration (Alembic)."""
+    from wms.db import migrate
+
+    settings = state.settings(database)
+    migrate.upgrade(settings.database.url)
+    click.secho(f"Database is up to date: {_redact(settings.database.url)}", fg="green")
+
+
+def _redact(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def _serve(settings: Settings, instance_dir: Path, host: str | None, port: int | None) -> None:
+    from web import create_app, server
+    from wms.db import Database, migrate
+
+    database = Database(settings.database.url)
+    if not migrate.is_current(database.engine):
+        click.secho(
+            "The database schema is not up to date: run `wms db upgrade` first.", fg="red", err=True
+        )
+        raise SystemExit(2)
+    from wms.site import sync_from_settings
+
+    with database.write() as session:
+        sync_from_settings(session, settings)
+    app = create_app(settings, instance_dir=instance_dir, database=database)
+    host = host or settings.server.host
+    port = port or settings.server.port
+    click.secho(f"Serving on http://{host}:{port}/  (Ctrl+C to stop)", fg="green")
+    server.run(app, host, port, settings.server.threads)
+
+
+@main.command()
+@click.option("--host", help="Address to bind (default: server.host in config.yaml).")
+@click.option("--port", type=click.IntRange(1, 65535), help="Port (default: server.port).")
+@database_option
+@pass_state
+def serve(state: _State, host: str | None, port: int | None, database: str | None) -> None:
+    """Run the server on an existing, migrated database."""
+    _serve(state.settings(database), state.instance_dir(), host, port)
+
+
+@main.command()
+@click.option("--host", help="Address to bind (default: server.host in config.yaml).")
+@click.option("--port", type=click.IntRange(1, 65535), help="Port (default: server.port).")
+@click.option(
+    "--database",
+    metavar="URL",
+    help="Database for the demo (default: var/demo.sqlite3 next to config.yaml). "
+    "It is wiped and filled with demo data.",
+)
+@click.option("--seed", type=int, default=42, show_default=True, help="Random seed of the data.")
+@click.option("--locations", type=int, default=1000, show_default=True, help="Pick locations.")
+@click.option("--items", type=int, default=500, show_default=True, help="Items (SKUs).")
+@click.option("--b2c-orders", type=int, default=200, show_default=True, help="B2C orders.")
+@click.option("--b2b-orders", type=int, default=10, show_default=True, help="B2B orders.")
+@click.option("--no-serve", is_flag=True, help="Build the demo database and stop.")
+@pass_state
+def demo(
+    state: _State,
+    host: str | None,
+    port: int | None,
+    database: str | None,
+    seed: int,
+    locations: int,
+    items: int,
+    b2c_orders: int,
+    b2b_orders: int,
+    no_serve: bool,
+) -> None:
+    """Build a fresh demo warehouse (wiping the demo database), then serve it."""
+    from wms import demo as demo_data
+    from wms.db import Database, migrate
+
+    instance_dir = state.instance_dir()
+    url = database or f"sqlite:///{instance_dir / 'demo.sqlite3'}"
+    settings = state.settings(url)
+    _wipe(settings.database.url)
+    migrate.upgrade(settings.database.url)
+    click.echo(f"Building the demo warehouse in {_redact(settings.database.url)} ...")
+    db = Database(settings.database.url)
+    with click.progressbar(length=100, label="demo data", show_percent=True) as bar:
+        last = [0]
+
+        def progress(phase: str, done: int, total: int) -> None:
+            bar.label = f"{phase:<14}"
+            shown = int(100 * done / max(total, 1))
+            if shown > last[0] or shown < last[0]:
+                bar.update(shown - last[0])
+                last[0] = shown
+
+        summary = demo_data.generate_demo(
+            db,
+            seed=seed,
+            pick_locations=locations,
+            items=items,
+            b2c_orders=b2c_orders,
+            b2b_orders=b2b_orders,
+            gs1_company_prefix=settings.labels.gs1_company_prefix,
+            progress=progress,
+        )
+    db.dispose()
+    _print_demo(summary, settings, host, port)
+    if not no_serve:
+        _serve(settings, instance_dir, host, port)
+
+
+def _print_demo(summary: Any, settings: Settings, host: str | None, port: int | None) -> None:
+    from wms.demo import DEMO_LOGINS
+
+    base = f"http://{host or settings.server.host}:{port or settings.server.port}"
+    click.secho("\nDemo warehouse ready.", fg="green", bold=True)
+    click.echo(f"  {summary}")
+    click.echo(f"\n  Overview (office, supervisor):  {base}/login")
+    click.echo(f"  Handheld (badge sign-in):       {base}/badge")
+    click.echo(f"  REST API and OpenAPI:           {base}/api/v1/openapi.json")
+    click.echo("\n  Demo logins (username / password / badge):")
+    for login in DEMO_LOGINS:
+        click.echo(
+            f"    {login.role:<12} {login.username:<10} {login.password:<16} {login.badge or ''}"
+        )
+    if getattr(summary, "api_token", None):
+        click.echo(f"\n  API token for 'erp': {summary.api_token}")
+        click.echo(f'    curl -H "Authorization: Bearer {summary.api_token}" {base}/api/v1/orders')
+    click.echo("")
+
+
+def _wipe(url: str) -> None:
+    """Start the demo from nothing: delete the SQLite file, or drop every table on PostgreSQL."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        path = Path(parsed.database or "")
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return
+    from sqlalchemy import text
+
+    from wms.db import Database
+
+    db = Database(url)
+    with db.engine.begin() as connection:
+        connection.execute(text("DROP SCHEMA public CASCADE"))
+        connection.execute(text("CREATE SCHEMA public"))
+    db.dispose()
+
+
+@main.command("import")
+@click.argument("kind", type=click.Choice(["items", "locations", "stock", "orders"]))
+@click.argument("csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@database_option
+@pass_state
+def import_(state: _State, kind: str, csv_file: Path, database: str | None) -> None:
+    """Import a CSV file of items, locations, stock or orders (all rows or none)."""
+    from wms.importer import import_csv
+
+    from wms.db import Database
+
+    settings = state.settings(database)
+    db = Database(settings.database.url)
+    rows = max(0, sum(1 for _ in csv_file.open(encoding="utf-8-sig")) - 1)
+    with click.progressbar(length=rows, label=f"importing {kind}") as bar:
+        last = [0]
+
+        def progress(done: int) -> None:
+            bar.update(done - last[0])
+            last[0] = done
+
+        report = import_csv(db, kind, csv_file, progress=progress)
+    db.dispose()
+    if report.errors:
+        click.secho(f"{csv_file}: nothing imported; fix these rows and run again:", fg="red")
+        for error in report.errors:
+            click.echo(f"  {error}")
+        raise SystemExit(1)
+    click.secho(f"{csv_file}: {report.created} {kind} imported.", fg="green")
+
+
+def run() -> None:
+    """Entry point of the console script."""
+    main(prog_name="wms")
+
+
+if __name__ == "__main__":
+    sys.exit(run())
