@@ -71,6 +71,9 @@ def create_app(
     app.register_blueprint(auth.blueprint)
     app.register_blueprint(pages.blueprint)
     init_api(app)
+    from web.live import init_live
+
+    init_live(app, app.extensions["wms_db"])
     errors.register(app)
 
     @app.context_processor

@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Flask, jsonify, render_template, request
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -15,16 +16,18 @@ from wms.errors import WmsError
 log = logging.getLogger(__name__)
 
 _HINTS = {
-    400: "The request could not be read. Check its format and try again.",
-    401: "Sign in first.",
-    403: "Your role does not allow this. Ask a supervisor or an administrator.",
-    404: "Nothing is at this address. Check the link or the number you typed.",
-    405: "This address does not accept that method.",
-    409: "This clashes with what is already recorded.",
-    413: "The request is too large.",
-    422: "Some values are not valid; see the details.",
-    500: "Something went wrong on the server. It has been logged; try again, "
-    "and tell a supervisor if it happens again.",
+    400: _l("The request could not be read. Check its format and try again."),
+    401: _l("Sign in first."),
+    403: _l("Your role does not allow this. Ask a supervisor or an administrator."),
+    404: _l("Nothing is at this address. Check the link or the number you typed."),
+    405: _l("This address does not accept that method."),
+    409: _l("This clashes with what is already recorded."),
+    413: _l("The request is too large."),
+    422: _l("Some values are not valid; see the details."),
+    500: _l(
+        "Something went wrong on the server. It has been logged; try again, "
+        "and tell a supervisor if it happens again."
+    ),
 }
 
 
@@ -73,7 +76,7 @@ def register(app: Flask) -> None:
         extra: dict[str, Any] = {}
         if "messages" in data:
             extra["errors"] = data["messages"]
-        message = _(_HINTS.get(status, error.description or "Error"))
+        message = str(_HINTS[status]) if status in _HINTS else (error.description or "Error")
         if status == 422 and "messages" in data:
             message = _("Some values are not valid; see 'errors' for each field.")
         return _answer(status, message, **extra)
@@ -81,4 +84,4 @@ def register(app: Flask) -> None:
     @app.errorhandler(Exception)
     def _unexpected(error: Exception) -> Any:
         log.exception("unhandled error on %s %s", request.method, request.path)
-        return _answer(500, _(_HINTS[500]))
+        return _answer(500, str(_HINTS[500]))
