@@ -13,8 +13,8 @@ from wms.model import DeviceKind
 
 def sync_from_settings(session: Session, settings: Settings) -> None:
     """Create or update the zones and devices that config.yaml names (never deletes any)."""
-    for zone in settings.zones:
-        ensure_zone(session, zone.code, zone.name, zone.kind)
+    for zone_settings in settings.zones:
+        ensure_zone(session, zone_settings.code, zone_settings.name, zone_settings.kind)
     zone_ids = {code: zone_id for code, zone_id in session.execute(select(Zone.code, Zone.id))}
     wanted = [
         (d.name, DeviceKind(d.kind), d.driver, d.url, d.zone, d.station) for d in settings.devices
