@@ -1,0 +1,57 @@
+"""The `wms` command: help on every command, config check, schema upgrade."""
+
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import inspect
+
+from web.cli import main
+from wms.db import Database
+from wms.db.migrate import is_current
+
+
+@pytest.mark.parametrize(
+    "command", [[], ["db"], ["db", "upgrade"], ["demo"], ["serve"], ["import"], ["check-config"]]
+)
+def test_every_command_explains_itself(command):
+    result = CliRunner().invoke(main, [*command, "--help"])
+    assert result.exit_code == 0
+    assert "Usage: " in result.output
+    assert len(result.output.splitlines()) > 3
+
+
+def test_check_config_accepts_the_shipped_file():
+    result = CliRunner().invoke(main, ["--config", "config.yaml", "check-config"])
+    assert result.exit_code == 0, result.output
+    assert "is valid" in result.output
+
+
+def test_check_config_stops_on_a_bad_value(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text("server:\n  port: not-a-port\n")
+    result = CliRunner().invoke(main, ["--config", str(path), "check-config"])
+    assert result.exit_code == 2
+    assert "server.port = 'not-a-port'" in result.output
+
+
+def test_serve_refuses_a_database_without_schema(tmp_path):
+    url = f"sqlite:///{tmp_path}/empty.sqlite3"
+    result = CliRunner().invoke(main, ["--config", "config.yaml", "serve", "--database", url])
+    assert result.exit_code == 2
+    assert "wms db upgrade" in result.output
+
+
+def test_db_upgrade_builds_the_schema(db_url):
+    result = CliRunner().invoke(
+        main, ["--config", "config.yaml", "db", "upgrade", "--database", db_url]
+    )
+    assert result.exit_code == 0, result.output
+    db = Database(db_url)
+    try:
+        assert is_current(db.engine)
+        assert {"movement", "stock", "order", "scan_event"} <= set(
+            inspect(db.engine).get_table_names()
+        )
+    finally:
+        db.dispose()
