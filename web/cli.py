@@ -241,9 +241,8 @@ def _wipe(url: str) -> None:
 @pass_state
 def import_(state: _State, kind: str, csv_file: Path, database: str | None) -> None:
     """Import a CSV file of items, locations, stock or orders (all rows or none)."""
-    from wms.importer import import_csv
-
     from wms.db import Database
+    from wms.importer import import_csv
 
     settings = state.settings(database)
     db = Database(settings.database.url)
@@ -263,6 +262,91 @@ def import_(state: _State, kind: str, csv_file: Path, database: str | None) -> N
             click.echo(f"  {error}")
         raise SystemExit(1)
     click.secho(f"{csv_file}: {report.created} {kind} imported.", fg="green")
+
+
+@main.group()
+def user() -> None:
+    """People and integrations: add users, issue API tokens."""
+
+
+@user.command("add")
+@click.argument("username")
+@click.option(
+    "--role",
+    type=click.Choice(["picker", "packer", "supervisor", "admin", "integration"]),
+    required=True,
+    help="What the user may do.",
+)
+@click.option("--name", "display_name", help="Name shown on screens (default: the username).")
+@click.option("--badge", help="Badge barcode for handheld sign-in.")
+@click.option("--language", type=click.Choice(["en", "fr", "nl"]), default="en", show_default=True)
+@click.option(
+    "--password/--no-password",
+    default=True,
+    help="Ask for a password (default), or create a badge-only user.",
+)
+@database_option
+@pass_state
+def user_add(
+    state: _State,
+    username: str,
+    role: str,
+    display_name: str | None,
+    badge: str | None,
+    language: str,
+    password: bool,
+    database: str | None,
+) -> None:
+    """Add a user (the first admin of a new site, for example)."""
+    from wms.access import NewUser, create_user
+    from wms.db import Database
+    from wms.errors import WmsError
+    from wms.model import Role
+
+    secret = (
+        click.prompt("Password", hide_input=True, confirmation_prompt=True) if password else None
+    )
+    db = Database(state.settings(database).database.url)
+    try:
+        with db.write() as session:
+            create_user(
+                session,
+                NewUser(username, display_name or username, Role(role), secret, badge, language),
+            )
+    except WmsError as error:
+        click.secho(error.message, fg="red", err=True)
+        raise SystemExit(1) from None
+    finally:
+        db.dispose()
+    click.secho(f"User {username} ({role}) added.", fg="green")
+
+
+@user.command("token")
+@click.argument("username")
+@click.option("--name", default="api", show_default=True, help="What the token is for.")
+@database_option
+@pass_state
+def user_token(state: _State, username: str, name: str, database: str | None) -> None:
+    """Issue an API token for a user; it is shown once, store it in the integration."""
+    from sqlalchemy import select
+
+    from wms.access import create_api_token
+    from wms.db import Database
+    from wms.db.schema import User
+
+    db = Database(state.settings(database).database.url)
+    try:
+        with db.write() as session:
+            found = session.scalar(select(User).where(User.username == username))
+            if found is None:
+                click.secho(
+                    f"No user {username!r}; add it with `wms user add`.", fg="red", err=True
+                )
+                raise SystemExit(1)
+            token = create_api_token(session, found, name)
+    finally:
+        db.dispose()
+    click.echo(token)
 
 
 def run() -> None:

@@ -12,7 +12,19 @@ from wms.db.migrate import is_current
 
 
 @pytest.mark.parametrize(
-    "command", [[], ["db"], ["db", "upgrade"], ["demo"], ["serve"], ["import"], ["check-config"]]
+    "command",
+    [
+        [],
+        ["db"],
+        ["db", "upgrade"],
+        ["demo"],
+        ["serve"],
+        ["import"],
+        ["check-config"],
+        ["user"],
+        ["user", "add"],
+        ["user", "token"],
+    ],
 )
 def test_every_command_explains_itself(command):
     result = CliRunner().invoke(main, [*command, "--help"])
@@ -53,5 +65,35 @@ def test_db_upgrade_builds_the_schema(db_url):
         assert {"movement", "stock", "order", "scan_event"} <= set(
             inspect(db.engine).get_table_names()
         )
+    finally:
+        db.dispose()
+
+
+def test_add_a_user_then_issue_a_token_that_works(db_url):
+    runner = CliRunner()
+    base = ["--config", "config.yaml"]
+    assert runner.invoke(main, [*base, "db", "upgrade", "--database", db_url]).exit_code == 0
+    added = runner.invoke(
+        main,
+        [*base, "user", "add", "erp", "--role", "integration", "--database", db_url],
+        input="long-enough-pw\nlong-enough-pw\n",
+    )
+    assert added.exit_code == 0, added.output
+    again = runner.invoke(
+        main,
+        [*base, "user", "add", "erp", "--role", "admin", "--no-password", "--database", db_url],
+    )
+    assert again.exit_code == 1
+    assert "already exists" in again.output
+    issued = runner.invoke(main, [*base, "user", "token", "erp", "--database", db_url])
+    assert issued.exit_code == 0, issued.output
+    token = issued.output.strip().splitlines()[-1]
+    db = Database(db_url)
+    try:
+        with db.write() as session:
+            from wms.access import user_for_token
+
+            found = user_for_token(session, token)
+            assert found is not None and found.username == "erp"
     finally:
         db.dispose()
