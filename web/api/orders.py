@@ -1,0 +1,356 @@
+"""Orders: intake from the ERP or webshop, and their status and history read back."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import url_for
+from marshmallow import Schema, fields, validate
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session, joinedload, selectinload
+from webargs.fields import DelimitedList
+
+from web.api.common import (
+    MAX_INT,
+    ORDER_WRITERS,
+    READERS,
+    Instant,
+    JsonObject,
+    PageArgs,
+    PageSchema,
+    Text,
+    allow,
+    api_blueprint,
+    clash_is_conflict,
+    count,
+    limit_page,
+    page_info,
+    reads_json,
+    utc,
+)
+from web.extensions import get_db
+from wms.db.schema import Customer, Order, OrderEvent, OrderLine
+from wms.model import OrderKind, OrderStatus
+from wms.orders import NewOrder, NewOrderLine, create_order, order_by_number
+
+blp = api_blueprint(
+    "Orders",
+    __name__,
+    "/api/v1/orders",
+    "Customer orders: create them, follow their status and history.",
+)
+
+
+# --- input --------------------------------------------------------------------------------
+
+
+class LineInSchema(Schema):
+    """One line of an order to create."""
+
+    sku = Text(
+        required=True,
+        validate=validate.Length(min=1, max=40),
+        metadata={"description": "SKU of an existing item"},
+    )
+    quantity = fields.Integer(
+        strict=True,
+        required=True,
+        validate=validate.Range(min=1, max=MAX_INT),
+        metadata={"description": "Units ordered, at least 1"},
+    )
+
+
+class ShipToSchema(Schema):
+    """Where the order goes."""
+
+    name = Text(load_default="", validate=validate.Length(max=120))
+    address = Text(load_default="", validate=validate.Length(max=2000))
+    postcode = Text(load_default="", validate=validate.Length(max=16))
+    city = Text(load_default="", validate=validate.Length(max=80))
+    country = Text(
+        load_default="",
+        validate=validate.Regexp(
+            r"^([A-Za-z]{2})?$", error="Use the two-letter ISO 3166 country code, e.g. 'BE'."
+        ),
+        metadata={"description": "ISO 3166-1 alpha-2 code"},
+    )
+
+
+class WindowSchema(Schema):
+    """A B2B delivery slot; either end may be open."""
+
+    start = Instant(load_default=None, allow_none=True)
+    end = Instant(load_default=None, allow_none=True)
+
+
+class OrderInSchema(Schema):
+    """An order to create; it is recorded whole or not at all."""
+
+    number = Text(
+        required=True,
+        validate=validate.Length(min=1, max=40),
+        metadata={"description": "Your order number; unique", "example": "WEB-100234"},
+    )
+    kind = fields.Enum(OrderKind, by_value=True, required=True)
+    customer = Text(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(min=1, max=32),
+        metadata={"description": "Code of a known B2B customer or channel"},
+    )
+    ship_to = fields.Nested(ShipToSchema, load_default=lambda: ShipToSchema().load({}))
+    priority = fields.Integer(
+        strict=True,
+        load_default=0,
+        validate=validate.Range(min=-100, max=100),
+        metadata={"description": "Higher goes first, -100 to 100"},
+    )
+    cut_off = Instant(
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "When it must leave the building (ISO 8601; UTC if no offset)"},
+    )
+    carrier = Text(load_default="", validate=validate.Length(max=40))
+    service = Text(load_default="", validate=validate.Length(max=40))
+    delivery_window = fields.Nested(WindowSchema, load_default=None, allow_none=True)
+    dock = Text(load_default=None, allow_none=True, validate=validate.Length(min=1, max=32))
+    label_requirements = JsonObject(
+        load_default=dict,
+        metadata={"description": 'Customer labelling rules, e.g. {"sscc": true}'},
+    )
+    lines = fields.List(fields.Nested(LineInSchema), required=True)
+
+
+class OrderListArgs(PageArgs):
+    """Filters of the order list."""
+
+    status = DelimitedList(
+        fields.Enum(OrderStatus, by_value=True),
+        metadata={"description": "One status or several, comma-separated"},
+    )
+    kind = fields.Enum(OrderKind, by_value=True)
+    customer = Text(metadata={"description": "Customer code"})
+    carrier = Text()
+    cut_off_after = Instant(metadata={"description": "Cut-off at or after this instant"})
+    cut_off_before = Instant(metadata={"description": "Cut-off strictly before this instant"})
+
+
+# --- output -------------------------------------------------------------------------------
+
+
+class LineSchema(Schema):
+    """One line of an order and how far it has got."""
+
+    line_no = fields.Integer(required=True)
+    sku = fields.String(required=True)
+    quantity = fields.Integer(required=True)
+    allocated_quantity = fields.Integer(required=True)
+    picked_quantity = fields.Integer(required=True)
+
+
+class ShipToOutSchema(Schema):
+    """Where the order goes."""
+
+    name = fields.String()
+    address = fields.String()
+    postcode = fields.String()
+    city = fields.String()
+    country = fields.String()
+
+
+class WindowOutSchema(Schema):
+    """A B2B delivery slot."""
+
+    start = fields.DateTime(format="iso", allow_none=True)
+    end = fields.DateTime(format="iso", allow_none=True)
+
+
+class EventSchema(Schema):
+    """A step in an order's life."""
+
+    status = fields.Enum(OrderStatus, by_value=True, required=True)
+    detail = fields.String()
+    at = fields.DateTime(format="iso", required=True)
+
+
+class OrderSchema(Schema):
+    """An order as the API answers it in lists."""
+
+    number = fields.String(required=True)
+    kind = fields.Enum(OrderKind, by_value=True, required=True)
+    status = fields.Enum(OrderStatus, by_value=True, required=True)
+    customer = fields.String(allow_none=True, metadata={"description": "Customer code"})
+    ship_to = fields.Nested(ShipToOutSchema)
+    priority = fields.Integer()
+    cut_off = fields.DateTime(format="iso", allow_none=True)
+    carrier = fields.String()
+    service = fields.String()
+    delivery_window = fields.Nested(WindowOutSchema, allow_none=True)
+    dock = fields.String(allow_none=True)
+    label_requirements = fields.Dict()
+    lines = fields.List(fields.Nested(LineSchema))
+    created_at = fields.DateTime(format="iso")
+    updated_at = fields.DateTime(format="iso")
+
+
+class OrderDetailSchema(OrderSchema):
+    """One order with its history, oldest step first."""
+
+    history = fields.List(fields.Nested(EventSchema))
+
+
+class OrderPageSchema(PageSchema):
+    """One page of orders."""
+
+    items = fields.List(fields.Nested(OrderSchema), required=True)
+
+
+def order_out(order: Order) -> dict[str, Any]:
+    """An order with its lines as the API answers it (lines, items, customer eager-loaded)."""
+    start, end = utc(order.delivery_window_start), utc(order.delivery_window_end)
+    return {
+        "number": order.number,
+        "kind": order.kind,
+        "status": order.status,
+        "customer": order.customer.code if order.customer else None,
+        "ship_to": {
+            "name": order.ship_to_name,
+            "address": order.ship_to_address,
+            "postcode": order.ship_to_postcode,
+            "city": order.ship_to_city,
+            "country": order.ship_to_country,
+        },
+        "priority": order.priority,
+        "cut_off": utc(order.cut_off),
+        "carrier": order.carrier,
+        "service": order.service,
+        "delivery_window": {"start": start, "end": end} if start or end else None,
+        "dock": order.dock,
+        "label_requirements": order.label_requirements or {},
+        "lines": [
+            {
+                "line_no": line.line_no,
+                "sku": line.item.sku,
+                "quantity": line.quantity,
+                "allocated_quantity": line.allocated_quantity,
+                "picked_quantity": line.picked_quantity,
+            }
+            for line in order.lines
+        ],
+        "created_at": utc(order.created_at),
+        "updated_at": utc(order.updated_at),
+    }
+
+
+_EAGER = (
+    joinedload(Order.customer),
+    selectinload(Order.lines).joinedload(OrderLine.item),
+)
+
+
+def _detail(session: Session, number: str, *, fresh: bool = False) -> dict[str, Any]:
+    """One order with lines and history, read in a fixed number of queries."""
+    order_id = order_by_number(session, number).id
+    order = session.scalars(
+        select(Order)
+        .where(Order.id == order_id)
+        .options(*_EAGER)
+        .execution_options(populate_existing=fresh)
+    ).one()
+    events = session.scalars(
+        select(OrderEvent)
+        .where(OrderEvent.order_id == order_id)
+        .order_by(OrderEvent.at, OrderEvent.id)
+    ).all()
+    return {
+        **order_out(order),
+        "history": [{"status": e.status, "detail": e.detail, "at": utc(e.at)} for e in events],
+    }
+
+
+def _filtered(args: dict[str, Any]) -> Select[Order]:
+    query = select(Order)
+    if args.get("status"):
+        query = query.where(Order.status.in_(args["status"]))
+    if args.get("kind"):
+        query = query.where(Order.kind == args["kind"])
+    if args.get("customer"):
+        query = query.where(
+            Order.customer_id.in_(select(Customer.id).where(Customer.code == args["customer"]))
+        )
+    if args.get("carrier"):
+        query = query.where(Order.carrier == args["carrier"])
+    if args.get("cut_off_after"):
+        query = query.where(Order.cut_off >= utc(args["cut_off_after"]))
+    if args.get("cut_off_before"):
+        query = query.where(Order.cut_off < utc(args["cut_off_before"]))
+    return query
+
+
+def _new_order(body: dict[str, Any]) -> NewOrder:
+    ship_to = body["ship_to"]
+    window = body["delivery_window"] or {}
+    return NewOrder(
+        number=body["number"],
+        kind=body["kind"],
+        lines=[NewOrderLine(line["sku"], line["quantity"]) for line in body["lines"]],
+        customer=body["customer"],
+        ship_to_name=ship_to["name"],
+        ship_to_address=ship_to["address"],
+        ship_to_postcode=ship_to["postcode"],
+        ship_to_city=ship_to["city"],
+        ship_to_country=ship_to["country"].upper(),
+        priority=body["priority"],
+        cut_off=utc(body["cut_off"]),
+        carrier=body["carrier"],
+        service=body["service"],
+        delivery_window_start=utc(window.get("start")),
+        delivery_window_end=utc(window.get("end")),
+        dock=body["dock"],
+        label_requirements=body["label_requirements"],
+    )
+
+
+@blp.route("", methods=["GET"])
+@allow(blp, *READERS)
+@blp.arguments(OrderListArgs, location="query")
+@blp.response(200, OrderPageSchema)
+def list_orders(args: dict[str, Any]) -> dict[str, Any]:
+    """List orders, most urgent cut-off first, with filters and paging."""
+    with get_db().read() as session:
+        query = _filtered(args)
+        total = count(session, query)
+        orders = session.scalars(
+            limit_page(
+                query.options(*_EAGER).order_by(
+                    Order.cut_off.is_(None), Order.cut_off, Order.priority.desc(), Order.id
+                ),
+                args,
+            )
+        ).all()
+        return {**page_info(args, total), "items": [order_out(o) for o in orders]}
+
+
+@blp.route("", methods=["POST"])
+@allow(blp, *ORDER_WRITERS)
+@reads_json(blp, 409)
+@blp.arguments(OrderInSchema)
+@blp.response(201, OrderDetailSchema, headers={"Location": {"schema": {"type": "string"}}})
+def create(body: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+    """Create an order, whole or not at all; its number must be new."""
+    new = _new_order(body)
+    with clash_is_conflict(f"order {new.number}"), get_db().write() as session:
+        create_order(session, new)
+        session.flush()
+        payload = _detail(session, new.number, fresh=True)
+    return payload, {"Location": url_for("Orders.get_order", number=new.number)}
+
+
+@blp.route("/<path:number>", methods=["GET"])
+@allow(blp, *READERS)
+@blp.alt_response(404, response="NOT_FOUND")
+@blp.response(200, OrderDetailSchema)
+def get_order(number: str) -> dict[str, Any]:
+    """One order with its lines and its history."""
+    with get_db().read() as session:
+        return _detail(session, number)
