@@ -748,7 +748,9 @@ def _check_locations(session: Session, rows: Iterator[_Row]) -> list[catalog.New
         for column, value in (("code", code), ("barcode", barcode)):
             if value in taken and not (column == "barcode" and value == code):
                 where = f"line {taken[value]}" if taken[value] else "an existing location"
-                row.error(column, f"a code and barcode no other location uses ({where} does)")
+                row.error(
+                    column, f"a {column} no other location has as code or barcode ({where} has it)"
+                )
         for value in (code, barcode):
             if value:
                 taken.setdefault(value, row.line)

@@ -167,7 +167,7 @@ def test_location_rows_need_a_known_zone_type_and_free_code(site: Database) -> N
     report = import_csv(site, "locations", io.StringIO("\ufeff" + csv_text))
     assert [str(e) for e in report.errors] == [
         "line 3, column code: value 'A-01-01-1': "
-        "a code and barcode no other location uses (line 2 does)",
+        "a code no other location has as code or barcode (line 2 has it)",
         "line 4, column zone: value 'Z': one of the zones A, B, R, S",
         "line 5, column type: value 'shelf': one of pick_face, reserve, staging, put_wall_slot, "
         "pack_station, dock",
