@@ -82,11 +82,18 @@ def db() -> None:
 @database_option
 @pass_state
 def db_upgrade(state: _State, database: str | None) -> None:
-    """Create or upgrade the schema to the newest migration (Alembic)."""
-    from wms.db import migrate
+    """Create or upgrade the schema (Alembic), then add config.yaml's zones and devices."""
+    from wms.db import Database, migrate
+    from wms.site import sync_from_settings
 
     settings = state.settings(database)
     migrate.upgrade(settings.database.url)
+    db = Database(settings.database.url)
+    try:
+        with db.write() as session:
+            sync_from_settings(session, settings)  # zones first, so locations can be imported
+    finally:
+        db.dispose()
     click.secho(f"Database is up to date: {_redact(settings.database.url)}", fg="green")
 
 
@@ -241,11 +248,18 @@ def _wipe(url: str) -> None:
 @pass_state
 def import_(state: _State, kind: str, csv_file: Path, database: str | None) -> None:
     """Import a CSV file of items, locations, stock or orders (all rows or none)."""
-    from wms.db import Database
+    from wms.db import Database, migrate
+    from wms.errors import WmsError
     from wms.importer import import_csv
+    from wms.site import sync_from_settings
 
     settings = state.settings(database)
     db = Database(settings.database.url)
+    if not migrate.is_current(db.engine):
+        click.secho("The database schema is not up to date: run `wms db upgrade` first.", fg="red")
+        raise SystemExit(2)
+    with db.write() as session:
+        sync_from_settings(session, settings)
     rows = max(0, sum(1 for _ in csv_file.open(encoding="utf-8-sig")) - 1)
     with click.progressbar(length=rows, label=f"importing {kind}") as bar:
         last = [0]
@@ -254,10 +268,21 @@ def import_(state: _State, kind: str, csv_file: Path, database: str | None) -> N
             bar.update(done - last[0])
             last[0] = done
 
-        report = import_csv(db, kind, csv_file, progress=progress)
-    db.dispose()
+        try:
+            report = import_csv(db, kind, csv_file, progress=progress)
+        except WmsError as error:
+            click.secho(f"\n{csv_file}: nothing imported: {error.message}", fg="red", err=True)
+            raise SystemExit(1) from None
+        finally:
+            db.dispose()
     if report.errors:
-        click.secho(f"{csv_file}: nothing imported; fix these rows and run again:", fg="red")
+        shown = len(report.errors)
+        click.secho(
+            f"{csv_file}: nothing imported; {report.error_count} row problem(s)"
+            + (f", first {shown} shown" if shown < report.error_count else "")
+            + ". Fix them and run again:",
+            fg="red",
+        )
         for error in report.errors:
             click.echo(f"  {error}")
         raise SystemExit(1)
