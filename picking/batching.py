@@ -257,6 +257,7 @@ def _make_batch(
         method=method,
         zone=zone,
         time_limit_ms=time_limit_ms,
+        baselines=False,
     )
     place_rank: dict[tuple[int, float], int] = {}
     for point in trip.picks:

@@ -234,46 +234,113 @@ class Network:
 
     def matrix(self, points: Sequence[PickPoint]) -> NDArray[np.float64]:
         """Shortest-walk distances between the depot (index 0) and the points (1..n)."""
-        n = len(points) + 1
-        depot = self.junction(self.depot_column, 0)
-        exit_j = np.full((n, 2), depot, dtype=np.intp)
-        exit_c = np.full((n, 2), INF)
-        entry_j = np.full((n, 2), depot, dtype=np.intp)
-        entry_c = np.full((n, 2), INF)
-        exit_c[0, 0] = entry_c[0, 0] = 0.0
-        block_key = np.full(n, -1, dtype=np.intp)
-        offset = np.zeros(n)
-        up_ok = np.zeros(n, dtype=bool)
-        down_ok = np.zeros(n, dtype=bool)
-        for i, point in enumerate(points, start=1):
-            at = self.locate(point)
-            direction = self.columns[at.column].direction
-            up = direction is not Direction.DOWN
-            down = direction is not Direction.UP
-            low = self.junction(at.column, at.block)
-            rest = self.block_length(at.column, at.block) - at.offset
-            exit_j[i] = (low, low + 1)
-            entry_j[i] = (low, low + 1)
-            exit_c[i] = (at.offset if down else INF, rest if up else INF)
-            entry_c[i] = (at.offset if up else INF, rest if down else INF)
-            block_key[i] = at.column * self.level_count + at.block
-            offset[i] = at.offset
-            up_ok[i], down_ok[i] = up, down
+        ends = self._ends([None, *points])
         via = (
-            exit_c[:, :, None, None]
-            + self.junctions[exit_j[:, :, None, None], entry_j[None, None, :, :]]
-            + entry_c[None, None, :, :]
+            ends.exit_cost[:, :, None, None]
+            + self.junctions[ends.exit_junction[:, :, None, None], ends.entry_junction[None, None]]
+            + ends.entry_cost[None, None, :, :]
         )
         dist: NDArray[np.float64] = via.min(axis=(1, 3))
         # Within one sub-aisle the straight walk wins whenever the direction allows it.
-        same = (block_key[:, None] == block_key[None, :]) & (block_key[:, None] >= 0)
-        dy = offset[None, :] - offset[:, None]
-        straight = np.where(
-            dy >= 0, np.where(up_ok[:, None], dy, INF), np.where(down_ok[:, None], -dy, INF)
-        )
+        same = (ends.block[:, None] == ends.block[None, :]) & (ends.block[:, None] >= 0)
+        dy = ends.offset[None, :] - ends.offset[:, None]
+        up, down = ends.up[:, None], ends.down[:, None]
+        straight = np.where(dy >= 0, np.where(up, dy, INF), np.where(down, -dy, INF))
         dist = np.where(same, np.minimum(dist, straight), dist)
         np.fill_diagonal(dist, 0.0)
         return dist
+
+    def walk(self, waypoints: Sequence[PickPoint | None]) -> float:
+        """Length of walking through the waypoints in order (None is the depot)."""
+        return self.walks([waypoints])[0]
+
+    def walks(self, routes: Sequence[Sequence[PickPoint | None]]) -> list[float]:
+        """Lengths of several waypoint walks, priced together (one numpy pass for all)."""
+        points = [p for waypoints in routes for p in waypoints]
+        if len(points) < 2:
+            return [0.0] * len(routes)
+        ends = self._ends(points)
+        a, b = np.arange(len(points) - 1), np.arange(1, len(points))
+        via = (
+            ends.exit_cost[a, :, None]
+            + self.junctions[ends.exit_junction[a, :, None], ends.entry_junction[b, None, :]]
+            + ends.entry_cost[b, None, :]
+        ).min(axis=(1, 2))
+        dy = ends.offset[b] - ends.offset[a]
+        straight = np.where(
+            dy >= 0, np.where(ends.up[a], dy, INF), np.where(ends.down[a], -dy, INF)
+        )
+        same = (ends.block[a] == ends.block[b]) & (ends.block[a] >= 0)
+        legs = np.where(same, np.minimum(via, straight), via)
+        legs = np.where((ends.block[a] < 0) & (ends.block[b] < 0), 0.0, legs)  # depot to depot
+        totals: list[float] = []
+        start = 0
+        for waypoints in routes:  # the leg joining two walks is not part of either
+            stop = start + len(waypoints) - 1
+            totals.append(float(legs[start:stop].sum()) if stop > start else 0.0)
+            start = stop + 1
+        return totals
+
+    def _ends(self, points: Sequence[PickPoint | None]) -> _Ends:
+        """How each point (None: the depot) is left for and reached from the junctions."""
+        depot = self.junction(self.depot_column, 0)
+        # Built as lists and converted once: per-element numpy writes cost more than the math.
+        junction: list[tuple[int, int]] = []
+        exit_cost: list[tuple[float, float]] = []
+        entry_cost: list[tuple[float, float]] = []
+        block: list[int] = []
+        offset: list[float] = []
+        up: list[bool] = []
+        down: list[bool] = []
+        levels = self.level_count
+        for point in points:
+            if point is None:
+                junction.append((depot, depot))
+                exit_cost.append((0.0, INF))
+                entry_cost.append((0.0, INF))
+                block.append(-1)
+                offset.append(0.0)
+                up.append(False)
+                down.append(False)
+                continue
+            at = self.locate(point)
+            direction = self.columns[at.column].direction
+            can_up = direction is not Direction.DOWN
+            can_down = direction is not Direction.UP
+            low = at.column * levels + at.block
+            rest = self.block_length(at.column, at.block) - at.offset
+            junction.append((low, low + 1))
+            exit_cost.append((at.offset if can_down else INF, rest if can_up else INF))
+            entry_cost.append((at.offset if can_up else INF, rest if can_down else INF))
+            block.append(low)
+            offset.append(at.offset)
+            up.append(can_up)
+            down.append(can_down)
+        junctions = np.array(junction, dtype=np.intp).reshape(-1, 2)
+        return _Ends(
+            exit_junction=junctions,
+            exit_cost=np.array(exit_cost).reshape(-1, 2),
+            entry_junction=junctions,
+            entry_cost=np.array(entry_cost).reshape(-1, 2),
+            block=np.array(block, dtype=np.intp),
+            offset=np.array(offset),
+            up=np.array(up, dtype=bool),
+            down=np.array(down, dtype=bool),
+        )
+
+
+@dataclass
+class _Ends:
+    """Per point: the two junctions it is left for / reached from and at what cost."""
+
+    exit_junction: NDArray[np.intp]
+    exit_cost: NDArray[np.float64]
+    entry_junction: NDArray[np.intp]
+    entry_cost: NDArray[np.float64]
+    block: NDArray[np.intp]  # junction below the point's aisle piece; -1 for the depot
+    offset: NDArray[np.float64]
+    up: NDArray[np.bool_]
+    down: NDArray[np.bool_]
 
 
 @functools.lru_cache(maxsize=64)

@@ -21,7 +21,7 @@ from enum import StrEnum
 import numpy as np
 from numpy.typing import NDArray
 
-from picking.layout import INF, Layout, LayoutError, Located, Network, PickPoint
+from picking.layout import INF, Direction, Layout, LayoutError, Located, Network, PickPoint
 
 HELD_KARP_LIMIT = 12  # stops; 2^12 x 12 states is a few milliseconds with numpy
 HELD_KARP_MAX = 16  # when asked for explicitly
@@ -84,13 +84,15 @@ def route(
     zone: str | None = None,
     time_limit_ms: float = DEFAULT_TIME_LIMIT_MS,
     seed: int = 0,
+    baselines: bool = True,
 ) -> Route:
     """Order `picks` into a short depot-to-depot walk on `layout` (or inside one zone).
 
     With zones configured, a route stays inside one zone: `zone` names it, or it is the zone
     holding every pick. `time_limit_ms` bounds the local search (used only for one-way layouts
     with more than 12 stops, or when asked for). Picks at the same aisle and depth are one stop
-    and come out next to each other.
+    and come out next to each other. `baselines=False` skips the S-shape and largest-gap routes
+    when an exact method decides anyway (they cannot be shorter); batching uses it for speed.
     """
     method = Method(method)
     zone = _resolve_zone(layout, picks, zone)
@@ -101,10 +103,15 @@ def route(
     network = problem.network
     dp_fits = network.level_count <= DP_MAX_LEVELS
     orders: dict[Method, list[int]] = {}
-    if method in (Method.BEST, Method.S_SHAPE):
-        orders[Method.S_SHAPE] = s_shape_order(problem)
-    if method in (Method.BEST, Method.LARGEST_GAP):
-        orders[Method.LARGEST_GAP] = largest_gap_order(problem)
+    # Baselines are priced by their own walk; the other methods by the shortest walk between
+    # consecutive stops, which is what a picker guided from stop to stop does.
+    lengths: dict[Method, float] = {}
+    exact = (network.two_way and dp_fits) or problem.size <= HELD_KARP_LIMIT
+    compare = method is Method.BEST and (baselines or not exact)
+    if compare or method is Method.S_SHAPE:
+        orders[Method.S_SHAPE], lengths[Method.S_SHAPE] = _s_shape(problem)
+    if compare or method is Method.LARGEST_GAP:
+        orders[Method.LARGEST_GAP], lengths[Method.LARGEST_GAP] = _largest_gap(problem)
     if method is Method.EXACT_DP or (method is Method.BEST and network.two_way and dp_fits):
         if not (network.two_way and dp_fits):
             raise RoutingError(
@@ -116,15 +123,15 @@ def route(
             raise RoutingError(f"Held-Karp is limited to {HELD_KARP_MAX} stops")
         orders[Method.HELD_KARP] = _held_karp(problem.dist)
     elif method in (Method.BEST, Method.LOCAL_SEARCH):
-        seeds = [orders.get(Method.S_SHAPE) or s_shape_order(problem)]
-        seeds.append(orders.get(Method.LARGEST_GAP) or largest_gap_order(problem))
+        seeds = [orders.get(Method.S_SHAPE) or _s_shape(problem)[0]]
+        seeds.append(orders.get(Method.LARGEST_GAP) or _largest_gap(problem)[0])
         if dp_fits:
             # The exact route of the two-way relaxation is a strong start; the real distances
             # then repair whatever it does against the one-way rules.
             seeds.append(_dp_order(problem))
         start = min(seeds, key=problem.cost)
         orders[Method.LOCAL_SEARCH] = _local_search(problem.dist, start, deadline, seed)
-    candidates = {m: problem.cost(o) for m, o in orders.items()}
+    candidates = {m: lengths[m] if m in lengths else problem.cost(o) for m, o in orders.items()}
     chosen = min(candidates, key=lambda m: (candidates[m], list(orders).index(m)))
     ordered = tuple(p for s in orders[chosen] for p in problem.groups[s - 1])
     return Route(ordered, candidates[chosen], chosen, zone, candidates)
@@ -177,56 +184,99 @@ def _stops_by_column(problem: _Problem) -> dict[int, list[int]]:
     return dict(sorted(columns.items()))
 
 
-def s_shape_order(problem: _Problem) -> list[int]:
-    """S-shape (traversal): walk every aisle holding picks end to end, alternating direction.
+def _s_shape(problem: _Problem) -> tuple[list[int], float]:
+    """S-shape (traversal) route: stops in order and the length of the S-shape walk.
 
-    Roodbergen & de Koster (2001): aisles with picks are traversed entirely, the last one possibly
-    entered and left from the front; aisles without picks are not entered. Sweeping from the
-    left or from the right are both tried, so a depot in the middle is not penalised. On
-    multi-block layouts it treats every aisle as one long aisle (the middle cross-aisles are
-    still used by the walks between consecutive stops).
+    Roodbergen & de Koster (2001): every aisle holding picks is walked end to end, alternating
+    up and down; the last one is entered and left from the front when the picker arrives there
+    at the front; aisles without picks are not entered. Sweeps from the left and from the right
+    are both tried. One-way aisles are walked in their direction (the walk between two aisles
+    then takes the shortest legal way). On multi-block layouts an aisle is walked from the front
+    to the back cross-aisle, as in a single block.
     """
+    network = problem.network
     columns = _stops_by_column(problem)
-    best: list[int] = []
+    tried: list[tuple[list[int], list[PickPoint | None]]] = []
     for sweep in (list(columns), list(reversed(columns))):
         order: list[int] = []
+        waypoints: list[PickPoint | None] = [None]
+        at_front = True
         for i, column in enumerate(sweep):
+            front, back = _ends_of(problem, column)
             stops = columns[column]
-            order.extend(stops if i % 2 == 0 else reversed(stops))
-        if not best or problem.cost(order) < problem.cost(best):
-            best = order
-    return best
+            direction = network.columns[column].direction
+            if i == len(sweep) - 1 and at_front and direction is Direction.BOTH:
+                sequence, entry, leave = stops, front, front
+            else:
+                up = direction is Direction.UP or (direction is Direction.BOTH and at_front)
+                sequence = stops if up else stops[::-1]
+                entry, leave = (front, back) if up else (back, front)
+                at_front = not up
+            order.extend(sequence)
+            waypoints.extend([entry, *(problem.groups[s - 1][0] for s in sequence), leave])
+        waypoints.append(None)
+        tried.append((order, waypoints))
+    lengths = network.walks([waypoints for _, waypoints in tried])
+    return min(zip((order for order, _ in tried), lengths, strict=True), key=lambda t: t[1])
 
 
-def largest_gap_order(problem: _Problem) -> list[int]:
-    """Largest gap (Hall 1993, as described by Ratliff & Rosenthal's aisle options).
+def _largest_gap(problem: _Problem) -> tuple[list[int], float]:
+    """Largest-gap route: stops in order and the length of the largest-gap walk.
 
-    The first and last aisles holding picks are traversed entirely; every aisle between them is
-    entered from the back for the picks beyond its largest gap and from the front for those
-    before it, so the largest gap (front to first pick, between picks, or last pick to back)
-    is never walked. Both sweep directions are tried.
+    As defined by Hall (1993) and Roodbergen & de Koster (2001): the first and last aisles
+    holding picks are walked end to end; every aisle between them is entered from the back for
+    the picks beyond its largest gap and from the front for those before it, so the largest gap
+    (front to first pick, between two picks, or last pick to back) is never walked. With a single
+    aisle the picker goes in from the front and back out. Both sweep directions are tried. The
+    policy walks aisles both ways, so on one-way layouts the order is kept and walked by the
+    shortest legal way between stops (repaired).
     """
+    network = problem.network
     columns = _stops_by_column(problem)
-    if len(columns) == 1:
-        return next(iter(columns.values()))
-    best: list[int] = []
+    point = [PickPoint(0, 0.0)] + [g[0] for g in problem.groups]
+    tried: list[tuple[list[int], list[PickPoint | None]]] = []
     for sweep in (list(columns), list(reversed(columns))):
-        fronts: list[list[int]] = []
+        first_front, first_back = _ends_of(problem, sweep[0])
         order = list(columns[sweep[0]])
-        for column in sweep[1:-1]:
-            stops = columns[column]
-            ys = [problem.groups[s - 1][0].y for s in stops]
-            length = problem.network.columns[column].length
-            gaps = [ys[0], *(b - a for a, b in itertools.pairwise(ys)), length - ys[-1]]
-            split = max(range(len(gaps)), key=gaps.__getitem__)  # stops[:split] from the front
-            order.extend(reversed(stops[split:]))
-            fronts.append(stops[:split])
-        order.extend(reversed(columns[sweep[-1]]))
-        for front in reversed(fronts):
-            order.extend(front)
-        if not best or problem.cost(order) < problem.cost(best):
-            best = order
-    return best
+        waypoints: list[PickPoint | None] = [None, first_front, *(point[s] for s in order)]
+        if len(sweep) == 1:
+            waypoints.append(first_front)
+        else:
+            waypoints.append(first_back)
+            fronts: list[tuple[PickPoint, list[int]]] = []
+            for column in sweep[1:-1]:
+                front, back = _ends_of(problem, column)
+                stops = columns[column]
+                ys = [point[s].y for s in stops]
+                gaps = [ys[0], *(b - a for a, b in itertools.pairwise(ys)), back.y - ys[-1]]
+                split = max(range(len(gaps)), key=gaps.__getitem__)  # stops[:split] from front
+                if split < len(stops):
+                    from_back = stops[split:][::-1]
+                    order.extend(from_back)
+                    waypoints.extend([back, *(point[s] for s in from_back), back])
+                fronts.append((front, stops[:split]))
+            last_front, last_back = _ends_of(problem, sweep[-1])
+            last = columns[sweep[-1]][::-1]
+            order.extend(last)
+            waypoints.extend([last_back, *(point[s] for s in last), last_front])
+            for front, stops in reversed(fronts):
+                if stops:
+                    order.extend(stops)
+                    waypoints.extend([front, *(point[s] for s in stops), front])
+        waypoints.append(None)
+        tried.append((order, waypoints))
+    if network.two_way:
+        lengths = network.walks([waypoints for _, waypoints in tried])
+    else:
+        lengths = [problem.cost(order) for order, _ in tried]
+    return min(zip((order for order, _ in tried), lengths, strict=True), key=lambda t: t[1])
+
+
+def _ends_of(problem: _Problem, column: int) -> tuple[PickPoint, PickPoint]:
+    """The front and back ends of an aisle, as points."""
+    c = problem.network.columns[column]
+    assert c.aisle is not None  # stops are never in the depot's own column
+    return PickPoint(c.aisle, 0.0), PickPoint(c.aisle, c.length)
 
 
 # --- Exact dynamic program (Ratliff & Rosenthal 1983, generalised over cross-aisles) ---------
@@ -727,19 +777,6 @@ def _apply(tour: NDArray[np.intp], move: tuple[int, int, int, bool]) -> NDArray[
         at = rest.index(anchor) + 1
         items = rest[:at] + segment + rest[at:]
     return np.array(items, dtype=np.intp)
-
-
-def brute_force_order(problem_dist: NDArray[np.float64]) -> tuple[list[int], float]:
-    """Optimal order by trying every permutation (for tests; fine up to 8 stops)."""
-    n = problem_dist.shape[0] - 1
-    perms = np.array(list(itertools.permutations(range(1, n + 1))), dtype=np.intp)
-    if n == 0:
-        return [], 0.0
-    zeros = np.zeros((len(perms), 1), dtype=np.intp)
-    tours = np.concatenate([zeros, perms, zeros], axis=1)
-    costs = problem_dist[tours[:, :-1], tours[:, 1:]].sum(axis=1)
-    k = int(costs.argmin())
-    return [int(s) for s in perms[k]], float(costs[k])
 
 
 def stop_matrix(
