@@ -373,3 +373,19 @@ def test_a_supervisor_session_creates_orders_with_a_csrf_token(api, login):
     created = session.post("/api/v1/orders", json=body, headers={"X-CSRFToken": token})
     assert created.status_code == 201, created.get_json()
     assert session.get("/api/v1/orders/S-1").get_json()["number"] == "S-1"
+
+
+def test_the_same_order_sent_at_once_is_recorded_once(app, api):
+    from concurrent.futures import ThreadPoolExecutor
+
+    def send(_: int) -> int:
+        client = ApiClient(app.test_client(), api.token)
+        response = client.post("/orders", order_body("RACE-1", ("MUG", 1)))
+        if response.status_code == 409:
+            assert response.get_json()["message"].startswith("order RACE-1 already exists")
+        return response.status_code
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        statuses = sorted(pool.map(send, range(6)))
+    assert statuses == [201, 409, 409, 409, 409, 409]
+    assert api.get("/orders?page_size=10").get_json()["total"] == 1

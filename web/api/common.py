@@ -350,12 +350,9 @@ def limit_page(query: S, args: Mapping[str, Any]) -> S:
 
 
 @contextmanager
-def clash_is_conflict(what: str) -> Iterator[None]:
-    """Turn a unique-key clash from a concurrent request into a 409 the client can act on."""
+def clash_is_conflict(message: str) -> Iterator[None]:
+    """Turn a unique-key clash with a concurrent request into the same 409 a late one gets."""
     try:
         yield
     except IntegrityError as error:
-        raise Conflict(
-            f"{what} clashes with a record written at the same moment by another request; "
-            "read it back before sending it again"
-        ) from error
+        raise Conflict(f"{message} (another request recorded it a moment ago)") from error

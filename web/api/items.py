@@ -180,7 +180,8 @@ def create(body: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
         lot_tracked=body["lot_tracked"],
         expiry_tracked=body["expiry_tracked"],
     )
-    with clash_is_conflict(f"item {new.sku}"), get_db().write() as session:
+    clash = clash_is_conflict(f"item {new.sku} or one of its GTINs already exists")
+    with clash, get_db().write() as session:
         payload = item_out(create_item(session, new))
     return payload, {"Location": url_for("Items.get_item", sku=new.sku)}
 

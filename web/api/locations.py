@@ -174,7 +174,8 @@ def list_locations(args: dict[str, Any]) -> dict[str, Any]:
 def create(body: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
     """Create a location in an existing zone; a code or barcode already in use is a 409."""
     new = NewLocation(**body)
-    with clash_is_conflict(f"location {new.code}"), get_db().write() as session:
+    clash = clash_is_conflict(f"location {new.code} or its barcode already exists")
+    with clash, get_db().write() as session:
         location = _create(session, new)
         payload = location_out(location, session.get_one(Zone, location.zone_id))
     return payload, {"Location": url_for("Locations.get_location", code=new.code)}

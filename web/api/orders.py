@@ -339,7 +339,7 @@ def list_orders(args: dict[str, Any]) -> dict[str, Any]:
 def create(body: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
     """Create an order, whole or not at all; its number must be new."""
     new = _new_order(body)
-    with clash_is_conflict(f"order {new.number}"), get_db().write() as session:
+    with clash_is_conflict(f"order {new.number} already exists"), get_db().write() as session:
         create_order(session, new)
         session.flush()
         payload = _detail(session, new.number, fresh=True)
