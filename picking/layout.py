@@ -245,7 +245,7 @@ class Network:
         same = (ends.block[:, None] == ends.block[None, :]) & (ends.block[:, None] >= 0)
         dy = ends.offset[None, :] - ends.offset[:, None]
         up, down = ends.up[:, None], ends.down[:, None]
-        straight = np.where(dy >= 0, np.where(up, dy, INF), np.where(down, -dy, INF))
+        straight = np.where(dy > 0, np.where(up, dy, INF), np.where(down | (dy == 0), -dy, INF))
         dist = np.where(same, np.minimum(dist, straight), dist)
         np.fill_diagonal(dist, 0.0)
         return dist
@@ -267,9 +267,8 @@ class Network:
             + ends.entry_cost[b, None, :]
         ).min(axis=(1, 2))
         dy = ends.offset[b] - ends.offset[a]
-        straight = np.where(
-            dy >= 0, np.where(ends.up[a], dy, INF), np.where(ends.down[a], -dy, INF)
-        )
+        up, down = ends.up[a], ends.down[a]
+        straight = np.where(dy > 0, np.where(up, dy, INF), np.where(down | (dy == 0), -dy, INF))
         same = (ends.block[a] == ends.block[b]) & (ends.block[a] >= 0)
         legs = np.where(same, np.minimum(via, straight), via)
         legs = np.where((ends.block[a] < 0) & (ends.block[b] < 0), 0.0, legs)  # depot to depot

@@ -132,7 +132,8 @@ def route(
         start = min(seeds, key=problem.cost)
         orders[Method.LOCAL_SEARCH] = _local_search(problem.dist, start, deadline, seed)
     candidates = {m: lengths[m] if m in lengths else problem.cost(o) for m, o in orders.items()}
-    chosen = min(candidates, key=lambda m: (candidates[m], list(orders).index(m)))
+    # On a tie the later (stronger) method is named: its length is the stop-to-stop walk.
+    chosen = min(candidates, key=lambda m: (candidates[m], -list(orders).index(m)))
     ordered = tuple(p for s in orders[chosen] for p in problem.groups[s - 1])
     return Route(ordered, candidates[chosen], chosen, zone, candidates)
 
