@@ -29,8 +29,8 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
-from picking.layout import Layout, PickPoint
-from picking.routing import Method, Route, route
+from picking.layout import Layout, LayoutError, PickPoint
+from picking.routing import Method, Route, RoutingError, route
 
 
 @dataclass(frozen=True)
@@ -186,7 +186,10 @@ def _grow_batches(
     for i, order in enumerate(orders):
         deepest: dict[int, float] = {}
         for line in order.lines:
-            network.locate(line.point)  # fails early, naming the location, if it is elsewhere
+            try:
+                network.locate(line.point)
+            except LayoutError as exc:  # fail before any cart is built, naming the order
+                raise RoutingError(f"order {order.order_id}: {exc}") from exc
             deepest[line.point.aisle] = max(deepest.get(line.point.aisle, 0.0), line.point.y)
         foot_aisle.extend(deepest)
         foot_depth.extend(deepest.values())
