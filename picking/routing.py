@@ -28,6 +28,8 @@ HELD_KARP_MAX = 16  # when asked for explicitly
 DP_MAX_LEVELS = 3  # cross-aisles (front, one middle, back); more grows the state space fast
 DEFAULT_TIME_LIMIT_MS = 150.0
 LOCAL_SEARCH_PATIENCE = 300  # perturbations without improvement before giving up
+OR_OPT_LENGTHS = (1, 2, 3)
+LOCAL_SEARCH_STARTS = 2  # best seeds each taken to a local optimum before perturbing
 
 
 class RoutingError(ValueError):
@@ -126,11 +128,13 @@ def route(
         seeds = [orders.get(Method.S_SHAPE) or _s_shape(problem)[0]]
         seeds.append(orders.get(Method.LARGEST_GAP) or _largest_gap(problem)[0])
         if dp_fits:
-            # The exact route of the two-way relaxation is a strong start; the real distances
-            # then repair whatever it does against the one-way rules.
-            seeds.append(_dp_order(problem))
-        start = min(seeds, key=problem.cost)
-        orders[Method.LOCAL_SEARCH] = _local_search(problem.dist, start, deadline, seed)
+            # The exact route of the two-way relaxation is a strong start, walked either way
+            # round (with one-way aisles the two differ), each aisle's stops in its direction.
+            relaxed = _dp_order(problem)
+            seeds += [relaxed, relaxed[::-1]]
+        seeds += [_along_directions(problem, s) for s in seeds]
+        starts = sorted(seeds, key=problem.cost)[:LOCAL_SEARCH_STARTS]
+        orders[Method.LOCAL_SEARCH] = _local_search(problem.dist, starts, deadline, seed)
     candidates = {m: lengths[m] if m in lengths else problem.cost(o) for m, o in orders.items()}
     # On a tie the later (stronger) method is named: its length is the stop-to-stop walk.
     chosen = min(candidates, key=lambda m: (candidates[m], -list(orders).index(m)))
@@ -667,8 +671,24 @@ def _held_karp(dist: NDArray[np.float64]) -> list[int]:
 # --- Local search ----------------------------------------------------------------------------
 
 
+def _along_directions(problem: _Problem, order: list[int]) -> list[int]:
+    """The order with every run of stops in one one-way aisle piece sorted the legal way."""
+    fixed: list[int] = []
+    for _, run in itertools.groupby(
+        order, key=lambda s: (problem.located[s - 1].column, problem.located[s - 1].block)
+    ):
+        stops = list(run)
+        direction = problem.network.columns[problem.located[stops[0] - 1].column].direction
+        if direction is not Direction.BOTH:
+            stops.sort(
+                key=lambda s: problem.located[s - 1].offset, reverse=direction is Direction.DOWN
+            )
+        fixed.extend(stops)
+    return fixed
+
+
 def _local_search(
-    dist: NDArray[np.float64], start: Sequence[int], deadline: float, seed: int
+    dist: NDArray[np.float64], starts: Sequence[Sequence[int]], deadline: float, seed: int
 ) -> list[int]:
     """2-opt and Or-opt to a local optimum, then perturb and repeat until the deadline.
 
@@ -676,9 +696,10 @@ def _local_search(
     segment from prefix sums, so asymmetric (one-way) distances are handled exactly.
     """
     rng = random.Random(seed)
-    tour = _descend(dist, np.array([0, *start], dtype=np.intp), deadline)
-    best, best_cost = tour, _tour_cost(dist, tour)
-    n = len(tour)
+    descended = [_descend(dist, np.array([0, *start], dtype=np.intp), deadline) for start in starts]
+    best = min(descended, key=lambda tour: _tour_cost(dist, tour))
+    best_cost = _tour_cost(dist, best)
+    n = len(best)
     stale = 0
     # Kicks rarely pay off late: after LOCAL_SEARCH_PATIENCE fruitless ones, stop early.
     while n > 8 and stale < LOCAL_SEARCH_PATIENCE and time.perf_counter() < deadline:
@@ -733,7 +754,7 @@ def _descend(
             best_move = (0, k // (n - 1) + 1, k % (n - 1) + 1, True)
         # Or-opt: move tour[i..i+length-1] between tour[e] and tour[e+1], maybe reversed.
         edge_from, edge_to = tour[None, :], nxt[None, :]
-        for length in (1, 2, 3):
+        for length in OR_OPT_LENGTHS:
             if n - length < 2:
                 break
             starts = idx[1 : n - length + 1]
