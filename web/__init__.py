@@ -63,6 +63,9 @@ def create_app(
     login_manager.init_app(app)
     login_manager.session_protection = "strong"
     csrf.init_app(app)
+    from web.security import prefer_bearer_token
+
+    app.before_request(prefer_bearer_token)
     babel.init_app(app, locale_selector=_select_locale)
     socketio.init_app(app, async_mode="threading")
 

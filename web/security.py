@@ -66,6 +66,18 @@ def _load_token_user(req: Any) -> SessionUser | None:
     return found
 
 
+def prefer_bearer_token() -> None:
+    """Let an Authorization header win over a session cookie in the same browser.
+
+    Flask-Login tries the session first; an explicit token says who is calling, so it
+    decides (Swagger UI's "Try it out" while signed in to the app, for example).
+    """
+    if request.headers.get("Authorization", "").startswith("Bearer "):
+        user = _load_token_user(request)
+        if user is not None:
+            g._login_user = user
+
+
 def _wants_json() -> bool:
     return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
 

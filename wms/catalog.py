@@ -142,7 +142,18 @@ def create_location(
         raise InvalidInput("a location needs a code", field="code")
     if new.walk_sequence < 0:
         raise InvalidInput(f"location {new.code}: walk sequence cannot be negative")
-    zone = zones[new.zone] if zones and new.zone in zones else zone_by_code(session, new.zone)
+    zone = zones.get(new.zone) if zones else None
+    if zone is None:
+        zone = session.scalar(select(Zone).where(Zone.code == new.zone))
+    if zone is None:
+        # A zone named in a new location is part of the request, so this is bad input.
+        known = sorted(session.scalars(select(Zone.code)))
+        raise InvalidInput(
+            f"zone {new.zone!r} does not exist; use one of: {', '.join(known) or '(none)'}",
+            field="zone",
+            value=new.zone,
+            known_zones=known,
+        )
     barcode = new.barcode or new.code
     clash = session.scalar(
         select(Location.code).where((Location.code == new.code) | (Location.barcode == barcode))

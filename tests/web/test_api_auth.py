@@ -116,3 +116,12 @@ def test_a_role_that_may_not_write_hears_so_before_any_body_check(client, login)
         content_type="text/plain",
     )
     assert response.status_code == 403
+
+
+def test_a_token_wins_over_a_session_cookie_in_the_same_browser(client, login, api_token):
+    login(Role.PICKER)  # signed in to the app as a picker, who may not create items
+    assert client.post(f"{PREFIX}/items", json=item_body("B")).status_code == 400  # no CSRF
+    response = client.post(
+        f"{PREFIX}/items", json=item_body("B"), headers={"Authorization": f"Bearer {api_token}"}
+    )
+    assert response.status_code == 201, response.get_json()

@@ -7,7 +7,7 @@ from typing import Any
 from flask import url_for
 from marshmallow import Schema, fields, validate
 from sqlalchemy import Select, select
-from sqlalchemy.orm import Session, contains_eager
+from sqlalchemy.orm import contains_eager
 
 from web.api.common import (
     MASTER_DATA_WRITERS,
@@ -27,7 +27,6 @@ from web.api.common import (
 from web.extensions import get_db
 from wms.catalog import NewLocation, create_location, location_by_code
 from wms.db.schema import Location, Zone
-from wms.errors import InvalidInput, NotFound
 from wms.model import LocationType, ZoneKind
 
 blp = api_blueprint(
@@ -132,20 +131,6 @@ def _filtered(args: dict[str, Any]) -> Select[Location]:
     return query
 
 
-def _create(session: Session, new: NewLocation) -> Location:
-    """Create the location; an unknown zone is a mistake in the body (422), not a 404."""
-    try:
-        return create_location(session, new)
-    except NotFound as error:
-        known = sorted(session.scalars(select(Zone.code)))
-        raise InvalidInput(
-            f"zone {new.zone!r} does not exist; use one of: {', '.join(known) or '(none)'}",
-            field="zone",
-            value=new.zone,
-            known_zones=known,
-        ) from error
-
-
 @blp.route("", methods=["GET"])
 @allow(blp, *READERS)
 @blp.arguments(LocationListArgs, location="query")
@@ -176,7 +161,7 @@ def create(body: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
     new = NewLocation(**body)
     clash = clash_is_conflict(f"location {new.code} or its barcode already exists")
     with clash, get_db().write() as session:
-        location = _create(session, new)
+        location = create_location(session, new)
         payload = location_out(location, session.get_one(Zone, location.zone_id))
     return payload, {"Location": url_for("Locations.get_location", code=new.code)}
 

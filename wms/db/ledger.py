@@ -118,10 +118,17 @@ def post_movement(
 ) -> int:
     """Record one movement and update the stock totals it touches; return the movement id."""
     check_movement(request)
-    if request.from_location_id is not None:
-        _take(session, request)
-    if request.to_location_id is not None:
+    source, target = request.from_location_id, request.to_location_id
+    # Touch the two stock rows in location order, so that two opposite transfers
+    # running at once lock them in the same order and cannot deadlock on PostgreSQL.
+    if source is not None and target is not None and target < source:
         _put(session, request, expiry)
+        _take(session, request)
+    else:
+        if source is not None:
+            _take(session, request)
+        if target is not None:
+            _put(session, request, expiry)
     result = session.execute(
         insert(_movement)
         .values(
