@@ -431,11 +431,9 @@ class _Block:
     def options(self) -> list[tuple[int, float]]:
         """Ways to walk this piece and what each costs."""
         if not self.stops:
-            return (
-                [(_NONE, 0.0), (_PASS1, self.length), (_PASS2, 2 * self.length)]
-                if (self.passable)
-                else [(_NONE, 0.0)]
-            )
+            if not self.passable:
+                return [(_NONE, 0.0)]
+            return [(_NONE, 0.0), (_PASS1, self.length), (_PASS2, 2 * self.length)]
         top, bottom = self.stops[-1][0], self.stops[0][0]
         if not self.passable:
             return [(_LOWER, 2 * top)]
