@@ -142,6 +142,28 @@ def route(
     return Route(ordered, candidates[chosen], chosen, zone, candidates)
 
 
+def route_by_zone(
+    layout: Layout,
+    picks: Sequence[PickPoint],
+    *,
+    method: Method | str = Method.BEST,
+    time_limit_ms: float = DEFAULT_TIME_LIMIT_MS,
+) -> dict[str, Route]:
+    """Pick-and-pass: each zone's share of the picks routed inside that zone, by zone name."""
+    shares: dict[str, list[PickPoint]] = {}
+    for pick in picks:
+        zone = layout.zone_of(pick.aisle)
+        if zone is None:
+            raise RoutingError(f"location {pick.location_id or pick.aisle!r} is in no zone")
+        shares.setdefault(zone.name, []).append(pick)
+    return {
+        name: route(layout, share, method=method, zone=name, time_limit_ms=time_limit_ms)
+        for name, share in sorted(
+            shares.items(), key=lambda item: min(layout.zone_named(item[0]).aisles)
+        )
+    }
+
+
 def route_length(
     layout: Layout, picks_in_order: Sequence[PickPoint], zone: str | None = None
 ) -> float:

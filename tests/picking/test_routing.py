@@ -17,6 +17,7 @@ from picking.routing import (
     _descend,
     _held_karp,
     route,
+    route_by_zone,
     route_length,
     stop_matrix,
 )
@@ -238,3 +239,21 @@ def test_exact_dp_refuses_one_way_aisles() -> None:
     with pytest.raises(RoutingError, match="two-way"):
         route(layout, at((1, 2.0)), method="exact_dp")
     assert route(layout, at((1, 2.0))).method is Method.HELD_KARP
+
+
+def test_pick_and_pass_routes_each_zone_inside_it() -> None:
+    layout = random_layout(1, "sparse", zones=3)
+    picks = random_picks(layout, 30, 1)
+    trips = route_by_zone(layout, picks)
+    assert list(trips) == [z.name for z in layout.zones if any(p.aisle in z.aisles for p in picks)]
+    for name, trip in trips.items():
+        zone = layout.zone_named(name)
+        share = [p for p in picks if p.aisle in zone.aisles]
+        assert sorted(map(repr, trip.picks)) == sorted(map(repr, share))
+        assert trip.zone == name
+        exact = route(layout, share, method="exact_dp", zone=name)
+        assert trip.distance == pytest.approx(exact.distance)
+    assert sum(len(t.picks) for t in trips.values()) == len(picks)
+    unzoned = Layout.uniform(3, 10, 3)
+    with pytest.raises(RoutingError, match="in no zone"):
+        route_by_zone(unzoned, at((1, 2.0)))
