@@ -127,12 +127,13 @@ def batch_orders(
     zone: str | None = None,
     window: int | None = None,
     method: Method | str = Method.BEST,
-    time_limit_ms: float = 20.0,
+    time_limit_ms: float = 5.0,
 ) -> BatchPlan:
     """Group orders into carts of nearby orders (see the module doc for the rule) and route them.
 
     `window` defaults to 25 carts' worth of orders. `time_limit_ms` bounds each cart's local
-    search, which only runs on one-way layouts.
+    search, which only runs on one-way layouts for carts of more than 12 stops; there a short
+    one loses almost nothing, as it starts from an exact route over whole aisle pieces.
     """
     if cart.totes < 1:
         raise ValueError("a cart needs at least one tote")

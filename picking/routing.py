@@ -28,7 +28,9 @@ HELD_KARP_MAX = 16  # when asked for explicitly
 DP_MAX_LEVELS = 3  # cross-aisles (front, one middle, back); more grows the state space fast
 DEFAULT_TIME_LIMIT_MS = 150.0
 LOCAL_SEARCH_PATIENCE = 300  # perturbations without improvement before giving up
+LOCAL_SEARCH_PATIENCE_PER_STOP = 5
 OR_OPT_LENGTHS = (1, 2, 3)
+PIECE_HELD_KARP_LIMIT = 10  # aisle pieces; beyond, the exact seed costs more than it saves
 LOCAL_SEARCH_STARTS = 2  # best seeds each taken to a local optimum before perturbing
 
 
@@ -133,6 +135,11 @@ def route(
             relaxed = _dp_order(problem)
             seeds += [relaxed, relaxed[::-1]]
         seeds += [_along_directions(problem, s) for s in seeds]
+        variants = _piece_variants(problem)
+        if len({g for g, _ in variants}) <= PIECE_HELD_KARP_LIMIT:
+            # Exact among tours that walk each aisle piece in one go: usually near-optimal
+            # with one-way aisles, and the local search can still split pieces after it.
+            seeds.append(_held_karp_groups(problem.dist, variants))
         starts = sorted(seeds, key=problem.cost)[:LOCAL_SEARCH_STARTS]
         orders[Method.LOCAL_SEARCH] = _local_search(problem.dist, starts, deadline, seed)
     candidates = {m: lengths[m] if m in lengths else problem.cost(o) for m, o in orders.items()}
@@ -658,37 +665,73 @@ def _euler_order(
 
 
 def _held_karp(dist: NDArray[np.float64]) -> list[int]:
-    """Optimal order by Held-Karp over subsets, vectorised per subset size (any distances)."""
-    n = dist.shape[0] - 1
-    if n == 1:
-        return [1]
-    full = 1 << n
-    best = np.full((full, n), INF)
-    parent = np.full((full, n), -1, dtype=np.intp)
-    bits = np.arange(n)
+    """Optimal order by Held-Karp over subsets (any distances, asymmetric too)."""
+    return _held_karp_groups(dist, [(s - 1, [s]) for s in range(1, dist.shape[0])])
+
+
+def _held_karp_groups(
+    dist: NDArray[np.float64], variants: Sequence[tuple[int, list[int]]]
+) -> list[int]:
+    """Shortest tour visiting every group once, each by one of its variants (stop sequences).
+
+    Held-Karp over sets of groups; each subset size is one numpy step over all subsets, last
+    variants and predecessors at once. With one single-stop variant per group it is plain
+    Held-Karp; with aisle pieces as groups it is exact among tours that walk each piece in one go.
+    """
+    count = len(variants)
+    groups = 1 + max(g for g, _ in variants)
+    group_of = np.array([g for g, _ in variants], dtype=np.intp)
+    first = np.array([seq[0] for _, seq in variants], dtype=np.intp)
+    last = np.array([seq[-1] for _, seq in variants], dtype=np.intp)
+    inside = np.array(
+        [sum(float(dist[a, b]) for a, b in itertools.pairwise(seq)) for _, seq in variants]
+    )
+    # into[u, w]: from the end of variant w through variant u; never within one group.
+    into = dist[last[None, :], first[:, None]] + inside[:, None]
+    into = np.where(group_of[:, None] == group_of[None, :], INF, into)
+    bit = np.left_shift(1, group_of)
+    full = 1 << groups
+    best = np.full((full, count), INF)
+    parent = np.full((full, count), -1, dtype=np.intp)
+    best[bit, np.arange(count)] = dist[0, first] + inside
     masks = np.arange(full)
-    sizes = ((masks[:, None] >> bits[None, :]) & 1).sum(axis=1)
-    best[1 << bits, bits] = dist[0, 1:]
-    inner = dist[1:, 1:]
-    for size in range(2, n + 1):
-        group = masks[sizes == size]
-        for j in range(n):
-            sel = group[(group >> j) & 1 == 1]
-            candidates = best[sel ^ (1 << j)] + inner[:, j][None, :]
-            pick = candidates.argmin(axis=1)
-            best[sel, j] = candidates[np.arange(len(sel)), pick]
-            parent[sel, j] = pick
-    last = int((best[full - 1] + dist[1:, 0]).argmin())
-    order: list[int] = []
+    sizes = ((masks[:, None] >> np.arange(groups)[None, :]) & 1).sum(axis=1)
+    for size in range(2, groups + 1):
+        layer = masks[sizes == size]
+        has = (layer[:, None] & bit[None, :]) != 0
+        before = layer[:, None] ^ bit[None, :]
+        candidates = best[before] + into[None, :, :]  # [mask, u, w]: ... w, then u
+        pick = candidates.argmin(axis=2)
+        value = np.take_along_axis(candidates, pick[:, :, None], axis=2)[:, :, 0]
+        best[layer] = np.where(has, value, INF)
+        parent[layer] = pick
+    end = best[full - 1] + dist[last, 0]
+    u = int(end.argmin())
+    chain: list[int] = []
     mask = full - 1
-    while last >= 0:
-        order.append(last + 1)
-        mask, last = mask ^ (1 << last), int(parent[mask, last])
-    order.reverse()
-    return order
+    while u >= 0:
+        chain.append(u)
+        mask, u = mask ^ int(bit[u]), int(parent[mask, u])
+    return [s for u in reversed(chain) for s in variants[u][1]]
 
 
 # --- Local search ----------------------------------------------------------------------------
+
+
+def _piece_variants(problem: _Problem) -> list[tuple[int, list[int]]]:
+    """Each aisle piece's stops as one group: walked its one-way direction, or either way."""
+    pieces: dict[tuple[int, int], list[int]] = {}
+    for s, at in enumerate(problem.located, start=1):
+        pieces.setdefault((at.column, at.block), []).append(s)
+    variants: list[tuple[int, list[int]]] = []
+    for group, ((column, _), stops) in enumerate(sorted(pieces.items())):
+        stops.sort(key=lambda s: problem.located[s - 1].offset)
+        direction = problem.network.columns[column].direction
+        if direction is not Direction.DOWN:
+            variants.append((group, stops))
+        if direction is not Direction.UP and (len(stops) > 1 or direction is Direction.DOWN):
+            variants.append((group, stops[::-1]))
+    return variants
 
 
 def _along_directions(problem: _Problem, order: list[int]) -> list[int]:
@@ -722,7 +765,8 @@ def _local_search(
     n = len(best)
     stale = 0
     # Kicks rarely pay off late: after LOCAL_SEARCH_PATIENCE fruitless ones, stop early.
-    while n > 8 and stale < LOCAL_SEARCH_PATIENCE and time.perf_counter() < deadline:
+    patience = min(LOCAL_SEARCH_PATIENCE, LOCAL_SEARCH_PATIENCE_PER_STOP * n)
+    while n > 8 and stale < patience and time.perf_counter() < deadline:
         # Double bridge: reconnects three segments in another order without reversing any,
         # which local 2-opt moves cannot undo in one step.
         a, b, c = sorted(rng.sample(range(1, n), 3))
