@@ -160,7 +160,7 @@ def fcfs_batches(
     fitting = [o for o in orders if cart.fits(o)]
     oversize = tuple(o.order_id for o in orders if not cart.fits(o))
     batches = tuple(
-        _make_batch(layout, fitting[i : i + cart.totes], i // cart.totes + 1, zone, method, 20.0)
+        _make_batch(layout, fitting[i : i + cart.totes], i // cart.totes + 1, zone, method, 5.0)
         for i in range(0, len(fitting), cart.totes)
     )
     return BatchPlan(batches, oversize)
