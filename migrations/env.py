@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from alembic import context
 
 import wms.db.triggers  # noqa: F401  (keeps trigger DDL attached, for completeness)
@@ -23,9 +25,14 @@ def run_migrations_online() -> None:
     engine.dispose()
 
 
-def _run(connection: object) -> None:
+def _run(connection: Any) -> None:
+    if connection.dialect.name == "sqlite":
+        # Batch migrations rebuild tables; with foreign keys on, dropping the old copy of a
+        # table would cascade into its children (order -> order lines). Straight to the
+        # driver, outside any transaction, where SQLite honours this pragma.
+        connection.connection.driver_connection.execute("PRAGMA foreign_keys = OFF")
     context.configure(
-        connection=connection,  # type: ignore[arg-type]
+        connection=connection,
         target_metadata=metadata,
         render_as_batch=True,  # SQLite can only ALTER through table copies
         compare_type=True,

@@ -21,7 +21,7 @@ VOCABULARY = (
     _l("packed"),
     _l("shipped"),
     _l("cancelled"),
-    _l("on_hold"),
+    _l("held"),
     _l("handheld"),
     _l("pick_to_light"),
     _l("put_wall"),

@@ -58,7 +58,6 @@ class OrderStatus(StrEnum):
     PACKED = "packed"
     SHIPPED = "shipped"
     CANCELLED = "cancelled"
-    ON_HOLD = "on_hold"
 
 
 class ReservationStatus(StrEnum):
@@ -93,6 +92,73 @@ class ScanOutcome(StrEnum):
 
     ACCEPTED = "accepted"
     REFUSED = "refused"
+
+
+class HandlingUnit(StrEnum):
+    """How stock is kept at a location, and so how it is picked from there."""
+
+    EACH = "each"
+    CASE = "case"
+    PALLET = "pallet"
+
+
+class WaveStatus(StrEnum):
+    """A wave is planned, then released to the floor, then done."""
+
+    PLANNED = "planned"
+    RELEASED = "released"
+    DONE = "done"
+    CANCELLED = "cancelled"
+
+
+class BatchKind(StrEnum):
+    """What kind of trip a pick batch is."""
+
+    CLUSTER = "cluster"  # B2C: several orders into totes on one cart
+    ORDER = "order"  # B2B: one order's cases, pallets and eaches
+    REPLENISHMENT = "replenishment"
+
+
+class BatchStatus(StrEnum):
+    """Where a batch is: waiting, with a picker, done."""
+
+    OPEN = "open"
+    ASSIGNED = "assigned"
+    IN_PROGRESS = "in_progress"
+    DONE = "done"
+    CANCELLED = "cancelled"
+
+
+class TaskKind(StrEnum):
+    """Who carries out a pick task: a person with a handheld, or a pick-to-light zone."""
+
+    HANDHELD = "handheld"
+    LIGHT = "light"
+
+
+class TaskStatus(StrEnum):
+    """The state of a pick or replenishment task."""
+
+    OPEN = "open"
+    DONE = "done"
+    SHORT = "short"
+    CANCELLED = "cancelled"
+
+
+class ExceptionKind(StrEnum):
+    """What went wrong on the floor."""
+
+    SHORT_PICK = "short_pick"
+    DAMAGED = "damaged"
+    LOCATION_EMPTY = "location_empty"
+    BACKORDER = "backorder"
+
+
+class ExceptionStatus(StrEnum):
+    """Whether a supervisor has dealt with an exception."""
+
+    OPEN = "open"
+    RESOLVED = "resolved"
 
 
 LANGUAGES = ("en", "fr", "nl")

@@ -144,3 +144,39 @@ def test_downgrade_to_base_then_upgrade_again(db_url: str, engine: Engine) -> No
     _insert_one_movement(engine)
     with pytest.raises(DBAPIError, match="append-only"), engine.begin() as connection:
         connection.execute(text("DELETE FROM movement"))
+
+
+def test_upgrading_keeps_existing_orders_and_lines(db_url: str) -> None:
+    """Table rebuilds in later migrations must not cascade-delete children (SQLite batch mode)."""
+    upgrade(db_url, "0001")
+    engine = make_engine(db_url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO item (id, sku, name, description, length_mm, "
+                    "width_mm, height_mm, weight_g, lot_tracked, expiry_tracked, active) VALUES "
+                    "(1, 'SKU-1', 'Mug', '', 0, 0, 0, 0, false, false, true)"
+                )
+            )
+            connection.execute(
+                text(
+                    'INSERT INTO "order" (id, number, kind, ship_to_name, '
+                    "ship_to_address, ship_to_postcode, ship_to_city, ship_to_country, priority, "
+                    "carrier, service, label_requirements, status, created_at, updated_at) VALUES "
+                    "(1, 'O-1', 'b2c', '', '', '', '', '', 0, '', '', '{}', 'received', "
+                    "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+                )
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO order_line (id, order_id, line_no, item_id, "
+                    "quantity, allocated_quantity, picked_quantity) VALUES (1, 1, 1, 1, 2, 0, 0)"
+                )
+            )
+        upgrade(db_url)
+        with engine.connect() as connection:
+            assert connection.execute(text("SELECT count(*) FROM order_line")).scalar_one() == 1
+            assert connection.execute(text('SELECT held FROM "order"')).scalar_one() in (0, False)
+    finally:
+        engine.dispose()

@@ -22,12 +22,18 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     func,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from wms.model import (
+    BatchKind,
+    BatchStatus,
     DeviceKind,
+    ExceptionKind,
+    ExceptionStatus,
+    HandlingUnit,
     LocationType,
     MovementKind,
     OrderKind,
@@ -35,6 +41,9 @@ from wms.model import (
     ReservationStatus,
     Role,
     ScanOutcome,
+    TaskKind,
+    TaskStatus,
+    WaveStatus,
     ZoneKind,
 )
 
@@ -84,6 +93,8 @@ class Zone(Base):
     code: Mapped[str] = mapped_column(String(16), unique=True)
     name: Mapped[str] = mapped_column(String(80))
     kind: Mapped[ZoneKind] = mapped_column(_enum(ZoneKind))
+    # Continuous release stops adding work here while this many pick tasks are open.
+    wip_limit: Mapped[int | None] = mapped_column(Integer)
 
 
 class Location(Base):
@@ -107,6 +118,15 @@ class Location(Base):
     x: Mapped[float] = mapped_column(Float, default=0.0)
     y: Mapped[float] = mapped_column(Float, default=0.0)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # How stock is kept here: eaches on a pick face, whole cases, or whole pallets.
+    handling_unit: Mapped[HandlingUnit] = mapped_column(
+        _enum(HandlingUnit), default=HandlingUnit.EACH, server_default=HandlingUnit.EACH.value
+    )
+    # Pick faces: replenish from reserve when on-hand falls below min, up to max.
+    replenish_min: Mapped[int | None] = mapped_column(Integer)
+    replenish_max: Mapped[int | None] = mapped_column(Integer)
+    # Pack stations: how many released orders may wait for this station at once.
+    wip_limit: Mapped[int | None] = mapped_column(Integer)
 
     zone: Mapped[Zone] = relationship()
 
@@ -132,6 +152,8 @@ class Item(Base):
     lot_tracked: Mapped[bool] = mapped_column(Boolean, default=False)
     expiry_tracked: Mapped[bool] = mapped_column(Boolean, default=False)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Units on a full pallet (B2B pallet picks); cases come from the case GTINs.
+    pallet_quantity: Mapped[int | None] = mapped_column(Integer)
 
     gtins: Mapped[list[ItemGtin]] = relationship(
         back_populates="item", cascade="all, delete-orphan", order_by="ItemGtin.pack_quantity"
@@ -250,6 +272,9 @@ class Order(Base):
     dock: Mapped[str | None] = mapped_column(String(32))
     label_requirements: Mapped[dict[str, Any]] = mapped_column(default=dict)
     status: Mapped[OrderStatus] = mapped_column(_enum(OrderStatus), default=OrderStatus.RECEIVED)
+    wave_id: Mapped[int | None] = mapped_column(ForeignKey("wave.id"), index=True)
+    pack_station_id: Mapped[int | None] = mapped_column(ForeignKey("location.id"))
+    held: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[dt.datetime] = mapped_column(default=_now)
     updated_at: Mapped[dt.datetime] = mapped_column(default=_now, onupdate=_now)
 
@@ -283,6 +308,157 @@ class OrderLine(Base):
 
     order: Mapped[Order] = relationship(back_populates="lines")
     item: Mapped[Item] = relationship()
+
+
+class Wave(Base):
+    """Orders released together: by cut-off, carrier and priority."""
+
+    __tablename__ = "wave"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    status: Mapped[WaveStatus] = mapped_column(_enum(WaveStatus), default=WaveStatus.PLANNED)
+    cut_off: Mapped[dt.datetime | None] = mapped_column()
+    carrier: Mapped[str] = mapped_column(String(40), default="")
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[dt.datetime] = mapped_column(default=_now)
+    released_at: Mapped[dt.datetime | None] = mapped_column()
+    released_by: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+
+
+class PickBatch(Base):
+    """One trip: a cart of totes (B2C cluster), or one B2B order's cases and pallets."""
+
+    __tablename__ = "pick_batch"
+    __table_args__ = (Index("ix_pick_batch_status_zone", "status", "zone_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    kind: Mapped[BatchKind] = mapped_column(_enum(BatchKind))
+    status: Mapped[BatchStatus] = mapped_column(_enum(BatchStatus), default=BatchStatus.OPEN)
+    wave_id: Mapped[int | None] = mapped_column(ForeignKey("wave.id"), index=True)
+    zone_id: Mapped[int] = mapped_column(ForeignKey("zone.id"))
+    picker_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), index=True)
+    totes: Mapped[int] = mapped_column(Integer, default=1)
+    route_length_m: Mapped[float] = mapped_column(Float, default=0.0)
+    route_method: Mapped[str] = mapped_column(String(24), default="")
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    cut_off: Mapped[dt.datetime | None] = mapped_column()
+    created_at: Mapped[dt.datetime] = mapped_column(default=_now)
+    started_at: Mapped[dt.datetime | None] = mapped_column()
+    completed_at: Mapped[dt.datetime | None] = mapped_column()
+
+    zone: Mapped[Zone] = relationship()
+    tasks: Mapped[list[PickTask]] = relationship(
+        back_populates="batch", order_by="PickTask.sequence"
+    )
+    orders: Mapped[list[BatchOrder]] = relationship(order_by="BatchOrder.tote_position")
+
+
+class BatchOrder(Base):
+    """An order's place on a cart: its tote position and, once scanned, the tote."""
+
+    __tablename__ = "batch_order"
+    __table_args__ = (
+        UniqueConstraint("batch_id", "tote_position", name="uq_batch_order_batch_tote"),
+    )
+    batch_id: Mapped[int] = mapped_column(ForeignKey("pick_batch.id"), primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("order.id"), primary_key=True)
+    tote_position: Mapped[int] = mapped_column(Integer)
+    tote_barcode: Mapped[str | None] = mapped_column(String(40))
+
+    order: Mapped[Order] = relationship()
+
+
+class PickTask(Base):
+    """Pick this quantity of this item (and lot) from this location into this tote."""
+
+    __tablename__ = "pick_task"
+    __table_args__ = (
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        CheckConstraint(
+            "picked_quantity >= 0 AND picked_quantity <= quantity", name="picked_in_range"
+        ),
+        Index("ix_pick_task_batch_sequence", "batch_id", "sequence"),
+        Index("ix_pick_task_status_zone", "status", "zone_id"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("pick_batch.id"))
+    sequence: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[TaskKind] = mapped_column(_enum(TaskKind))
+    status: Mapped[TaskStatus] = mapped_column(_enum(TaskStatus), default=TaskStatus.OPEN)
+    order_id: Mapped[int] = mapped_column(ForeignKey("order.id"), index=True)
+    order_line_id: Mapped[int] = mapped_column(ForeignKey("order_line.id"), index=True)
+    reservation_id: Mapped[int] = mapped_column(ForeignKey("reservation.id"))
+    location_id: Mapped[int] = mapped_column(ForeignKey("location.id"))
+    zone_id: Mapped[int] = mapped_column(ForeignKey("zone.id"))
+    item_id: Mapped[int] = mapped_column(ForeignKey("item.id"))
+    lot: Mapped[str] = mapped_column(String(40), default="")
+    quantity: Mapped[int] = mapped_column(Integer)
+    unit: Mapped[HandlingUnit] = mapped_column(_enum(HandlingUnit), default=HandlingUnit.EACH)
+    picked_quantity: Mapped[int] = mapped_column(Integer, default=0)
+    tote_position: Mapped[int] = mapped_column(Integer, default=1)
+    route_distance_m: Mapped[float] = mapped_column(Float, default=0.0)
+    # A replenishment that must be done before this pick can be made.
+    waits_for_id: Mapped[int | None] = mapped_column(ForeignKey("replenishment_task.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(default=_now)
+    done_at: Mapped[dt.datetime | None] = mapped_column()
+    done_by: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+
+    batch: Mapped[PickBatch] = relationship(back_populates="tasks")
+    location: Mapped[Location] = relationship()
+    item: Mapped[Item] = relationship()
+    order: Mapped[Order] = relationship()
+
+
+class ReplenishmentTask(Base):
+    """Bring stock from reserve to a pick face, before the picks that need it."""
+
+    __tablename__ = "replenishment_task"
+    __table_args__ = (
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        Index("ix_replenishment_status_to", "status", "to_location_id"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    status: Mapped[TaskStatus] = mapped_column(_enum(TaskStatus), default=TaskStatus.OPEN)
+    item_id: Mapped[int] = mapped_column(ForeignKey("item.id"))
+    lot: Mapped[str] = mapped_column(String(40), default="")
+    from_location_id: Mapped[int] = mapped_column(ForeignKey("location.id"))
+    to_location_id: Mapped[int] = mapped_column(ForeignKey("location.id"))
+    quantity: Mapped[int] = mapped_column(Integer)
+    # Reserved units that travel with the stock: picks already promised from this move.
+    carries_reserved: Mapped[int] = mapped_column(Integer, default=0)
+    reason: Mapped[str] = mapped_column(String(24))
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[dt.datetime] = mapped_column(default=_now)
+    done_at: Mapped[dt.datetime | None] = mapped_column()
+    done_by: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+
+    item: Mapped[Item] = relationship()
+    from_location: Mapped[Location] = relationship(foreign_keys=[from_location_id])
+    to_location: Mapped[Location] = relationship(foreign_keys=[to_location_id])
+
+
+class FloorException(Base):
+    """Something the supervisor must look at: a short pick, damaged stock, a backorder."""
+
+    __tablename__ = "floor_exception"
+    __table_args__ = (Index("ix_floor_exception_status", "status", "created_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[ExceptionKind] = mapped_column(_enum(ExceptionKind))
+    status: Mapped[ExceptionStatus] = mapped_column(
+        _enum(ExceptionStatus), default=ExceptionStatus.OPEN
+    )
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("order.id"))
+    order_line_id: Mapped[int | None] = mapped_column(ForeignKey("order_line.id"))
+    task_id: Mapped[int | None] = mapped_column(ForeignKey("pick_task.id"))
+    location_id: Mapped[int | None] = mapped_column(ForeignKey("location.id"))
+    item_id: Mapped[int | None] = mapped_column(ForeignKey("item.id"))
+    quantity: Mapped[int] = mapped_column(Integer, default=0)
+    outcome: Mapped[str] = mapped_column(String(24), default="")
+    detail: Mapped[str] = mapped_column(String(300), default="")
+    reported_by: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(default=_now)
+    resolved_at: Mapped[dt.datetime | None] = mapped_column()
+    resolved_by: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
 
 
 class OrderEvent(Base):
