@@ -4,6 +4,11 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+# Defined with the allocation algorithm, which needs it and may not import wms.
+from picking.allocation import HandlingUnit
+
+__all__ = ["HandlingUnit"]  # the rest are defined here
+
 
 class LocationType(StrEnum):
     """What a location is used for on the floor."""
@@ -92,14 +97,6 @@ class ScanOutcome(StrEnum):
 
     ACCEPTED = "accepted"
     REFUSED = "refused"
-
-
-class HandlingUnit(StrEnum):
-    """How stock is kept at a location, and so how it is picked from there."""
-
-    EACH = "each"
-    CASE = "case"
-    PALLET = "pallet"
 
 
 class WaveStatus(StrEnum):

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from wms.db.schema import Location, Reservation, metadata
 from wms.errors import InsufficientStock, InvalidInput, NotFound
 from wms.ledger import MovementRequest, check_movement
-from wms.model import MovementKind, ReservationStatus
+from wms.model import HandlingUnit, MovementKind, ReservationStatus
 
 _stock: Table = metadata.tables["stock"]
 _movement: Table = metadata.tables["movement"]
@@ -133,6 +133,7 @@ _INSERT_RESERVATION = (
         stock_id=bindparam("p_stock"),
         quantity=bindparam("p_quantity"),
         status=ReservationStatus.OPEN,
+        unit=bindparam("p_unit"),
         created_at=bindparam("p_now"),
     )
     .returning(_reservation.c.id)
@@ -233,7 +234,13 @@ def post_movement(
     return int(result.scalar_one())
 
 
-def reserve(session: Session, order_line_id: int, stock_id: int, quantity: int) -> int:
+def reserve(
+    session: Session,
+    order_line_id: int,
+    stock_id: int,
+    quantity: int,
+    unit: HandlingUnit = HandlingUnit.EACH,
+) -> int:
     """Hold ``quantity`` of one stock row for an order line; return the reservation id."""
     if quantity <= 0:
         raise InvalidInput("a reservation needs a quantity of at least 1", quantity=quantity)
@@ -256,6 +263,7 @@ def reserve(session: Session, order_line_id: int, stock_id: int, quantity: int) 
             "p_line": order_line_id,
             "p_stock": stock_id,
             "p_quantity": quantity,
+            "p_unit": unit,
             "p_now": dt.datetime.now(dt.UTC),
         },
     )

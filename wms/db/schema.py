@@ -484,7 +484,13 @@ class Reservation(Base):
     status: Mapped[ReservationStatus] = mapped_column(
         _enum(ReservationStatus), default=ReservationStatus.OPEN
     )
+    # Picked as eaches, whole cases or whole pallets (B2B).
+    unit: Mapped[HandlingUnit] = mapped_column(
+        _enum(HandlingUnit), default=HandlingUnit.EACH, server_default=HandlingUnit.EACH.value
+    )
     created_at: Mapped[dt.datetime] = mapped_column(default=_now)
+
+    stock: Mapped[Stock] = relationship()
 
 
 class User(Base):
