@@ -128,6 +128,18 @@ class LabelSettings(_Section):
     sscc_extension_digit: Annotated[int, Field(ge=0, le=9)] = 0
 
 
+class PickingSettings(_Section):
+    """How work is released and batched."""
+
+    totes_per_cart: Annotated[int, Field(ge=1, le=64)] = 8
+    tote_max_units: Annotated[int, Field(ge=1)] | None = 20
+    # One-way aisles, by zone then aisle code: up (front to back) or down (back to front).
+    one_way_aisles: dict[str, dict[str, Literal["up", "down"]]] = {}
+    # Continuous release: open pick tasks per zone, orders waiting per pack station.
+    zone_wip_limit: Annotated[int, Field(ge=1)] = 400
+    pack_station_wip_limit: Annotated[int, Field(ge=1)] = 60
+
+
 class Settings(_Section):
     """The whole of config.yaml."""
 
@@ -139,6 +151,7 @@ class Settings(_Section):
     devices: list[DeviceSettings] = []
     printers: list[PrinterSettings] = []
     labels: LabelSettings = LabelSettings()
+    picking: PickingSettings = PickingSettings()
 
     @field_validator("language")
     @classmethod
@@ -159,6 +172,11 @@ class Settings(_Section):
             duplicates = sorted({n for n in names if names.count(n) > 1})
             if duplicates:
                 problems.append(f"{kind} names must be unique; repeated: {', '.join(duplicates)}")
+        for zone_code in self.picking.one_way_aisles:
+            if zone_code not in zone_codes:
+                problems.append(
+                    f"picking.one_way_aisles names zone {zone_code!r}, which is not among zones"
+                )
         for device in self.devices:
             if device.zone is not None and device.zone not in zone_codes:
                 problems.append(

@@ -286,6 +286,37 @@ def release(session: Session, reservation_id: int) -> None:
     reservation.status = ReservationStatus.RELEASED
 
 
+def release_part(
+    session: Session, reservation_id: int, quantity: int, *, picked_before: int = 0
+) -> None:
+    """Give back part of an open reservation (a short pick); the rest stays held."""
+    reservation = session.get(Reservation, reservation_id, with_for_update=True)
+    if reservation is None:
+        raise NotFound(f"reservation {reservation_id} does not exist")
+    if reservation.status is not ReservationStatus.OPEN or quantity <= 0:
+        return
+    quantity = min(quantity, reservation.quantity)
+    session.execute(_UNRESERVE, {"p_stock": reservation.stock_id, "p_quantity": quantity})
+    session.execute(_ALLOCATE_LINE, {"p_line": reservation.order_line_id, "p_quantity": -quantity})
+    if quantity < reservation.quantity:
+        reservation.quantity -= quantity
+    elif picked_before:
+        # Nothing left to pick: it ends as what was picked from it.
+        reservation.quantity = picked_before
+        reservation.status = ReservationStatus.PICKED
+    else:
+        reservation.status = ReservationStatus.RELEASED
+
+
+def hold(session: Session, stock_id: int, quantity: int) -> None:
+    """Reserve ``quantity`` more of a stock row for reservations moved onto it."""
+    result = session.execute(_RESERVE, {"p_stock": stock_id, "p_quantity": quantity})
+    if _rowcount(result) != 1:
+        raise InsufficientStock(
+            f"stock {stock_id} cannot hold {quantity} more reserved", requested=quantity
+        )
+
+
 def receive(
     session: Session,
     *,

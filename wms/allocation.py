@@ -1,0 +1,221 @@
+"""Allocate orders: reserve stock for each line, and say per line what came of it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
+
+from picking.allocation import (
+    AllocationPlan,
+    LineDemand,
+    Shortage,
+    StockCandidate,
+    plan_allocation,
+)
+from wms.db import ledger
+from wms.db.schema import Item, ItemGtin, Location, Order, OrderLine, Reservation, Stock
+from wms.errors import InsufficientStock
+from wms.model import LocationType, OrderKind, OrderStatus, ReservationStatus
+from wms.orders import set_status
+
+# Stock that can be allocated: where pickers can reach it, directly or after replenishment.
+ALLOCATABLE = (LocationType.PICK_FACE, LocationType.RESERVE)
+# Another transaction may take the stock between planning and reserving (PostgreSQL);
+# the conditional update refuses, and the line is planned again on fresh figures.
+MAX_ATTEMPTS = 5
+
+SHORTAGE_TEXT = {
+    Shortage.NONE: "",
+    Shortage.NO_STOCK: "no stock of this item in the warehouse",
+    Shortage.EXPIRED_ONLY: "only expired lots in stock",
+    Shortage.SHELF_LIFE_TOO_SHORT: "no lot with the shelf life this customer requires",
+    Shortage.NOT_ENOUGH: "not enough free stock",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class LineAllocation:
+    """What allocation did for one line."""
+
+    line_no: int
+    sku: str
+    quantity: int
+    allocated: int
+    status: str  # allocated, partly_allocated or backordered
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class OrderAllocation:
+    """What allocation did for an order: its new status and each line."""
+
+    number: str
+    status: OrderStatus
+    lines: tuple[LineAllocation, ...]
+
+
+def _candidates(
+    session: Session, item_id: int, exclude_location_ids: frozenset[int]
+) -> list[StockCandidate]:
+    rows = session.execute(
+        select(Stock, Location.type, Location.handling_unit, Location.walk_sequence)
+        .join(Location, Stock.location_id == Location.id)
+        .where(
+            Stock.item_id == item_id,
+            Stock.on_hand > Stock.reserved,
+            Location.type.in_(ALLOCATABLE),
+            Location.active.is_(True),
+        )
+    ).all()
+    return [
+        StockCandidate(
+            stock_id=stock.id,
+            location_id=stock.location_id,
+            available=stock.on_hand - stock.reserved,
+            received_at=stock.received_at,
+            unit=unit,
+            pick_face=location_type is LocationType.PICK_FACE,
+            walk_sequence=walk,
+            lot=stock.lot,
+            expiry=stock.expiry,
+        )
+        for stock, location_type, unit, walk in rows
+        if stock.location_id not in exclude_location_ids
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class _ItemRules:
+    case_quantity: int | None
+    pallet_quantity: int | None
+    dated: bool
+
+
+def _item_rules(session: Session, item_ids: set[int]) -> dict[int, _ItemRules]:
+    """Pack sizes and dating of several items in two queries."""
+    cases: dict[int, int] = {}
+    for item_id, pack in session.execute(
+        select(ItemGtin.item_id, func.min(ItemGtin.pack_quantity))
+        .where(ItemGtin.item_id.in_(item_ids), ItemGtin.pack_quantity > 1)
+        .group_by(ItemGtin.item_id)
+    ):
+        cases[item_id] = int(pack)
+    return {
+        item_id: _ItemRules(cases.get(item_id), pallet, dated)
+        for item_id, pallet, dated in session.execute(
+            select(Item.id, Item.pallet_quantity, Item.expiry_tracked).where(Item.id.in_(item_ids))
+        )
+    }
+
+
+def _demand(order: Order, rules: _ItemRules, quantity: int) -> LineDemand:
+    return LineDemand(
+        quantity=quantity,
+        bulk=order.kind is OrderKind.B2B,
+        case_quantity=rules.case_quantity,
+        pallet_quantity=rules.pallet_quantity,
+        dated=rules.dated,
+        min_shelf_life_days=order.customer.min_shelf_life_days if order.customer else 0,
+    )
+
+
+def allocate_line(
+    session: Session,
+    order: Order,
+    line: OrderLine,
+    *,
+    today: dt.date,
+    exclude_location_ids: frozenset[int] = frozenset(),
+    rules: _ItemRules | None = None,
+) -> AllocationPlan:
+    """Reserve what can be had for the unallocated part of a line; return the plan carried out."""
+    wanted = line.quantity - line.allocated_quantity - line.picked_quantity
+    if wanted <= 0:
+        return AllocationPlan((), 0, Shortage.NONE)
+    rules = rules or _item_rules(session, {line.item_id})[line.item_id]
+    plan = AllocationPlan((), wanted, Shortage.NO_STOCK)
+    for _attempt in range(MAX_ATTEMPTS):
+        plan = plan_allocation(
+            _demand(order, rules, wanted),
+            _candidates(session, line.item_id, exclude_location_ids),
+            today,
+        )
+        try:
+            for take in plan.takes:
+                ledger.reserve(session, line.id, take.stock_id, take.quantity, take.unit)
+                wanted -= take.quantity
+                # The ledger updated the row in SQL; keep the loaded object in step.
+                set_committed_value(
+                    line, "allocated_quantity", line.allocated_quantity + take.quantity
+                )
+        except InsufficientStock:
+            continue  # keep what was reserved; plan the rest again on fresh figures
+        break
+    return plan
+
+
+def _line_status(line: OrderLine) -> str:
+    held = line.allocated_quantity + line.picked_quantity
+    if held >= line.quantity:
+        return "allocated"
+    return "partly_allocated" if held else "backordered"
+
+
+def allocate_order(
+    session: Session, order: Order, *, today: dt.date | None = None
+) -> OrderAllocation:
+    """Allocate every line of an order, set its status, and report each line."""
+    today = today or dt.datetime.now(dt.UTC).date()
+    results = []
+    rules = _item_rules(session, {line.item_id for line in order.lines})
+    for line in order.lines:
+        with session.no_autoflush:
+            plan = allocate_line(session, order, line, today=today, rules=rules[line.item_id])
+        status = _line_status(line)
+        results.append(
+            LineAllocation(
+                line_no=line.line_no,
+                sku=line.item.sku,
+                quantity=line.quantity,
+                allocated=line.allocated_quantity + line.picked_quantity,
+                status=status,
+                reason=SHORTAGE_TEXT[plan.reason] if status != "allocated" else "",
+            )
+        )
+    statuses = {r.status for r in results}
+    if statuses == {"allocated"}:
+        new_status = OrderStatus.ALLOCATED
+    elif statuses == {"backordered"}:
+        new_status = OrderStatus.BACKORDERED
+    else:
+        new_status = OrderStatus.PARTLY_ALLOCATED
+    if order.status in (
+        OrderStatus.RECEIVED,
+        OrderStatus.ALLOCATED,
+        OrderStatus.PARTLY_ALLOCATED,
+        OrderStatus.BACKORDERED,
+    ) and (order.status is not new_status):
+        summary = ", ".join(f"{r.sku} {r.allocated}/{r.quantity}" for r in results)
+        set_status(session, order, new_status, summary[:200])
+    return OrderAllocation(order.number, order.status, tuple(results))
+
+
+def release_reservations(session: Session, order: Order) -> int:
+    """Give back every open reservation of an order; return how many units were freed."""
+    freed = 0
+    line_ids = [line.id for line in order.lines]
+    for reservation in session.scalars(
+        select(Reservation).where(
+            Reservation.order_line_id.in_(line_ids),
+            Reservation.status == ReservationStatus.OPEN,
+        )
+    ):
+        freed += reservation.quantity
+        ledger.release(session, reservation.id)
+    for line in order.lines:
+        session.refresh(line)
+    return freed

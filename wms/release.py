@@ -1,0 +1,600 @@
+"""Release: turn allocated orders into routed pick batches and tasks, by wave or continuously."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, insert, select
+from sqlalchemy.orm import Session
+
+from picking import batching
+from picking.layout import Aisle, Direction, Layout, PickPoint
+from picking.routing import route
+from wms.db.schema import (
+    BatchOrder,
+    Location,
+    Order,
+    OrderLine,
+    PickBatch,
+    PickTask,
+    ReplenishmentTask,
+    Reservation,
+    Stock,
+    Wave,
+    Zone,
+)
+from wms.errors import Conflict, InvalidInput, NotFound
+from wms.model import (
+    BatchKind,
+    BatchStatus,
+    HandlingUnit,
+    LocationType,
+    OrderKind,
+    OrderStatus,
+    ReservationStatus,
+    TaskKind,
+    TaskStatus,
+    WaveStatus,
+    ZoneKind,
+)
+from wms.orders import set_status
+
+RELEASABLE = (OrderStatus.ALLOCATED, OrderStatus.PARTLY_ALLOCATED)
+FAR_FUTURE = dt.datetime(9999, 1, 1, tzinfo=dt.UTC)
+HALF_BAY_M = 0.6  # aisle ends lie half a bay beyond the last pick position
+EXPEDITE_PRIORITY = 9
+
+
+@dataclass(frozen=True)
+class ReleaseOptions:
+    """How to batch: cart size and one-way aisles (from config.yaml's picking section)."""
+
+    totes_per_cart: int = 8
+    tote_max_units: int | None = 20
+    one_way_aisles: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ReleaseResult:
+    """What a release made."""
+
+    orders: int
+    batches: tuple[str, ...]
+    tasks: int
+    replenishments: int
+    route_length_m: float
+
+
+@dataclass(frozen=True)
+class ZoneLayout:
+    """A zone's aisles as a routing layout, and where each of its locations stands in it."""
+
+    layout: Layout
+    points: Mapping[int, PickPoint]
+
+
+def zone_layout(
+    session: Session, zone_id: int, one_way: Mapping[str, str] | None = None
+) -> ZoneLayout:
+    """Build the routing layout of a zone from its locations' aisles and coordinates."""
+    rows = session.execute(
+        select(Location.id, Location.aisle, Location.x, Location.y).where(
+            Location.zone_id == zone_id, Location.active.is_(True)
+        )
+    ).all()
+    if not rows:
+        raise InvalidInput(f"zone {zone_id} has no locations to route through")
+    by_aisle: dict[str, list[tuple[int, float, float]]] = defaultdict(list)
+    for location_id, aisle, x, y in rows:
+        by_aisle[aisle].append((location_id, x, y))
+    ordered = sorted(by_aisle, key=lambda a: sum(r[1] for r in by_aisle[a]) / len(by_aisle[a]))
+    aisles = []
+    points: dict[int, PickPoint] = {}
+    one_way = one_way or {}
+    last_x = None
+    for index, code in enumerate(ordered):
+        members = by_aisle[code]
+        x = sum(r[1] for r in members) / len(members)
+        if last_x is not None and x <= last_x:
+            x = last_x + 0.01  # two aisles at one x: keep the layout well-formed
+        last_x = x
+        length = max(max(r[2] for r in members) + HALF_BAY_M, 1.0)
+        aisles.append(Aisle(x, length, Direction(one_way.get(code, "both"))))
+        for location_id, _x, y in members:
+            points[location_id] = PickPoint(index, min(max(y, 0.0), length), str(location_id))
+    return ZoneLayout(Layout(tuple(aisles)), points)
+
+
+def plan_waves(session: Session, *, now: dt.datetime | None = None) -> list[Wave]:
+    """Group allocated orders not yet in a wave by cut-off, carrier and priority."""
+    now = now or dt.datetime.now(dt.UTC)
+    orders = session.scalars(
+        select(Order).where(
+            Order.status.in_(RELEASABLE), Order.wave_id.is_(None), Order.held.is_(False)
+        )
+    ).all()
+    groups: dict[tuple[dt.datetime | None, str, int], list[Order]] = defaultdict(list)
+    for order in orders:
+        groups[(order.cut_off, order.carrier, order.priority)].append(order)
+    waves = []
+    stamp = now.strftime("%Y%m%d-%H%M%S")
+    taken = set(session.scalars(select(Wave.code).where(Wave.code.like(f"W{stamp}-%"))))
+    for index, key in enumerate(
+        sorted(groups, key=lambda k: (k[0] or FAR_FUTURE, -k[2], k[1])), start=1
+    ):
+        cut_off, carrier, priority = key
+        code = f"W{stamp}-{index:03d}"
+        while code in taken:
+            index += 1000
+            code = f"W{stamp}-{index:03d}"
+        wave = Wave(code=code, cut_off=cut_off, carrier=carrier, priority=priority, created_at=now)
+        session.add(wave)
+        session.flush()
+        for order in groups[key]:
+            order.wave_id = wave.id
+        waves.append(wave)
+    return waves
+
+
+def release_wave(
+    session: Session,
+    code: str,
+    *,
+    user_id: int | None = None,
+    options: ReleaseOptions | None = None,
+    now: dt.datetime | None = None,
+) -> ReleaseResult:
+    """Release a planned wave: its orders become routed batches and pick tasks."""
+    wave = session.scalar(select(Wave).where(Wave.code == code))
+    if wave is None:
+        raise NotFound(f"wave {code!r} does not exist", wave=code)
+    if wave.status is not WaveStatus.PLANNED:
+        raise Conflict(f"wave {code} is already {wave.status.value}", wave=code)
+    now = now or dt.datetime.now(dt.UTC)
+    orders = session.scalars(
+        select(Order).where(
+            Order.wave_id == wave.id, Order.status.in_(RELEASABLE), Order.held.is_(False)
+        )
+    ).all()
+    result = release_orders(session, orders, wave=wave, options=options, now=now)
+    wave.status = WaveStatus.RELEASED
+    wave.released_at = now
+    wave.released_by = user_id
+    return result
+
+
+def release_continuous(
+    session: Session,
+    *,
+    zone_wip_limit: int,
+    pack_station_wip_limit: int,
+    options: ReleaseOptions | None = None,
+    now: dt.datetime | None = None,
+    max_orders: int = 500,
+) -> ReleaseResult:
+    """Waveless release: the most urgent orders, while zones and pack stations have room.
+
+    A zone with too many open pick tasks, or pack stations with too many orders waiting,
+    slows the release instead of letting totes pile up.
+    """
+    now = now or dt.datetime.now(dt.UTC)
+    station_load = _pack_station_load(session)
+    station_room = sum(max(0, pack_station_wip_limit - load) for _s, load in station_load)
+    if station_load and station_room <= 0:
+        return ReleaseResult(0, (), 0, 0, 0.0)
+    zone_room = {
+        zone_id: (limit or zone_wip_limit) - open_tasks
+        for zone_id, limit, open_tasks in _zone_load(session)
+    }
+    candidates = session.scalars(
+        select(Order)
+        .where(Order.status.in_(RELEASABLE), Order.held.is_(False), Order.wave_id.is_(None))
+        .order_by(Order.priority.desc(), Order.cut_off.is_(None), Order.cut_off, Order.id)
+        .limit(max_orders * 4)
+    ).all()
+    chosen: list[Order] = []
+    budget = station_room if station_load else max_orders
+    for order in candidates:
+        if len(chosen) >= min(max_orders, budget):
+            break
+        needs = _tasks_per_zone(session, order)
+        if all(zone_room.get(zone_id, zone_wip_limit) >= n for zone_id, n in needs.items()):
+            for zone_id, n in needs.items():
+                zone_room[zone_id] = zone_room.get(zone_id, zone_wip_limit) - n
+            chosen.append(order)
+    if not chosen:
+        return ReleaseResult(0, (), 0, 0, 0.0)
+    wave = Wave(
+        code=f"C{now.strftime('%Y%m%d-%H%M%S-%f')}",
+        status=WaveStatus.PLANNED,
+        created_at=now,
+        priority=max(o.priority for o in chosen),
+    )
+    session.add(wave)
+    session.flush()
+    for order in chosen:
+        order.wave_id = wave.id
+    result = release_orders(session, chosen, wave=wave, options=options, now=now)
+    wave.status = WaveStatus.RELEASED
+    wave.released_at = now
+    return result
+
+
+def _zone_load(session: Session) -> list[tuple[int, int | None, int]]:
+    open_tasks = dict(
+        session.execute(
+            select(PickTask.zone_id, func.count())
+            .where(PickTask.status == TaskStatus.OPEN)
+            .group_by(PickTask.zone_id)
+        ).all()
+    )
+    return [
+        (zone_id, limit, int(open_tasks.get(zone_id, 0)))
+        for zone_id, limit in session.execute(select(Zone.id, Zone.wip_limit))
+    ]
+
+
+def _pack_station_load(session: Session) -> list[tuple[int, int]]:
+    stations = session.scalars(
+        select(Location.id).where(Location.type == LocationType.PACK_STATION)
+    ).all()
+    waiting = dict(
+        session.execute(
+            select(Order.pack_station_id, func.count())
+            .where(
+                Order.status.in_((OrderStatus.RELEASED, OrderStatus.PICKING, OrderStatus.PICKED)),
+                Order.pack_station_id.is_not(None),
+            )
+            .group_by(Order.pack_station_id)
+        ).all()
+    )
+    return [(station, int(waiting.get(station, 0))) for station in stations]
+
+
+def _tasks_per_zone(session: Session, order: Order) -> dict[int, int]:
+    line_ids = [line.id for line in order.lines]
+    rows = session.execute(
+        select(Location.zone_id, func.count())
+        .select_from(Reservation)
+        .join(Stock, Reservation.stock_id == Stock.id)
+        .join(Location, Stock.location_id == Location.id)
+        .where(
+            Reservation.order_line_id.in_(line_ids),
+            Reservation.status == ReservationStatus.OPEN,
+        )
+        .group_by(Location.zone_id)
+    ).all()
+    return {zone_id: int(n) for zone_id, n in rows}
+
+
+@dataclass
+class _Pick:
+    """An open reservation on its way to becoming a pick task."""
+
+    reservation: Reservation
+    order: Order
+    line: OrderLine
+    location: Location
+    lot: str
+    waits_for: ReplenishmentTask | None = None
+
+
+def _open_picks(session: Session, orders: Sequence[Order]) -> list[_Pick]:
+    by_line = {line.id: (order, line) for order in orders for line in order.lines}
+    if not by_line:
+        return []
+    rows = session.execute(
+        select(Reservation, Location, Stock.lot)
+        .join(Stock, Reservation.stock_id == Stock.id)
+        .join(Location, Stock.location_id == Location.id)
+        .where(
+            Reservation.order_line_id.in_(by_line),
+            Reservation.status == ReservationStatus.OPEN,
+        )
+        .order_by(Reservation.id)
+    ).all()
+    already = set(
+        session.scalars(
+            select(PickTask.reservation_id).where(
+                PickTask.order_line_id.in_(by_line), PickTask.status != TaskStatus.CANCELLED
+            )
+        )
+    )
+    return [
+        _Pick(reservation, *by_line[reservation.order_line_id], location, lot)
+        for reservation, location, lot in rows
+        if reservation.id not in already
+    ]
+
+
+def _pick_face_for(session: Session, item_id: int) -> Location | None:
+    """The pick face that holds this item (the one with most stock), if it has one."""
+    return session.scalar(
+        select(Location)
+        .join(Stock, Stock.location_id == Location.id)
+        .where(
+            Stock.item_id == item_id,
+            Location.type == LocationType.PICK_FACE,
+            Location.active.is_(True),
+        )
+        .order_by(Stock.on_hand.desc(), Location.walk_sequence)
+        .limit(1)
+    )
+
+
+def plan_replenishments(session: Session, picks: Iterable[_Pick], now: dt.datetime) -> int:
+    """Eaches reserved in reserve are first brought to the item's pick face; picks wait."""
+    made: dict[tuple[int, int, str], ReplenishmentTask] = {}
+    faces: dict[int, Location | None] = {}
+    for pick in picks:
+        reservation = pick.reservation
+        if (
+            pick.location.type is not LocationType.RESERVE
+            or reservation.unit is not HandlingUnit.EACH
+        ):
+            continue
+        if pick.line.item_id not in faces:
+            faces[pick.line.item_id] = _pick_face_for(session, pick.line.item_id)
+        face = faces[pick.line.item_id]
+        if face is None:
+            continue  # no pick face for this item: pick straight from reserve
+        key = (pick.location.id, face.id, pick.lot)
+        task = made.get(key)
+        if task is None:
+            task = ReplenishmentTask(
+                status=TaskStatus.OPEN,
+                item_id=pick.line.item_id,
+                lot=pick.lot,
+                from_location_id=pick.location.id,
+                to_location_id=face.id,
+                quantity=0,
+                carries_reserved=0,
+                reason="pick_waiting",
+                priority=EXPEDITE_PRIORITY,
+                created_at=now,
+            )
+            session.add(task)
+            made[key] = task
+        task.quantity += reservation.quantity
+        task.carries_reserved += reservation.quantity
+        pick.waits_for = task
+        pick.location = face
+    session.flush()
+    return len(made)
+
+
+def release_orders(
+    session: Session,
+    orders: Sequence[Order],
+    *,
+    wave: Wave | None = None,
+    options: ReleaseOptions | None = None,
+    now: dt.datetime | None = None,
+) -> ReleaseResult:
+    """Make routed batches and pick tasks for the open reservations of ``orders``."""
+    options = options or ReleaseOptions()
+    now = now or dt.datetime.now(dt.UTC)
+    picks = _open_picks(session, orders)
+    replenishments = plan_replenishments(session, picks, now)
+    by_zone: dict[int, list[_Pick]] = defaultdict(list)
+    for pick in picks:
+        by_zone[pick.location.zone_id].append(pick)
+    batch_codes: list[str] = []
+    task_count = 0
+    total_length = 0.0
+    sequence = _next_batch_number(session)
+    for zone_id, zone_picks in sorted(by_zone.items()):
+        zone = session.get_one(Zone, zone_id)
+        geometry = zone_layout(session, zone_id, options.one_way_aisles.get(zone.code))
+        task_kind = TaskKind.LIGHT if zone.kind is ZoneKind.PICK_TO_LIGHT else TaskKind.HANDHELD
+        cluster = [p for p in zone_picks if p.order.kind is OrderKind.B2C]
+        single = [p for p in zone_picks if p.order.kind is not OrderKind.B2C]
+        trips: list[tuple[BatchKind, list[tuple[_Pick, int, int, float]], float, str]] = []
+        if cluster and task_kind is TaskKind.HANDHELD:
+            plan = _cluster_plan(geometry, cluster, options)
+            trips.extend(plan.trips)
+            single.extend(plan.oversize)
+        elif cluster:
+            single.extend(cluster)  # light zones: each order's tote travels on its own
+        for order_picks in _by_order(single):
+            trips.append(_order_trip(geometry, order_picks))
+        for kind, ordered, length, method in trips:
+            sequence += 1
+            batch = _store_batch(
+                session, sequence, kind, zone, wave, ordered, length, method, task_kind, now
+            )
+            batch_codes.append(batch.code)
+            task_count += len(ordered)
+            total_length += length
+    stations = dict(_pack_station_load(session))
+    for order in orders:
+        if order.status in RELEASABLE:
+            set_status(session, order, OrderStatus.RELEASED, wave.code if wave else "")
+            if order.pack_station_id is None and stations:
+                # Spread orders over the stations, the least loaded first.
+                station = min(stations, key=lambda s: (stations[s], s))
+                order.pack_station_id = station
+                stations[station] += 1
+    session.flush()
+    return ReleaseResult(
+        len(orders), tuple(batch_codes), task_count, replenishments, round(total_length, 1)
+    )
+
+
+@dataclass
+class _ClusterPlan:
+    trips: list[tuple[BatchKind, list[tuple[_Pick, int, int, float]], float, str]]
+    oversize: list[_Pick]
+
+
+def _cluster_plan(
+    geometry: ZoneLayout, picks: list[_Pick], options: ReleaseOptions
+) -> _ClusterPlan:
+    by_order: dict[int, list[_Pick]] = defaultdict(list)
+    for pick in picks:
+        by_order[pick.order.id].append(pick)
+    refs = {str(p.reservation.id): p for p in picks}
+    orders = [
+        batching.Order(
+            order_id=str(order_id),
+            # batching ranks 0 as most urgent; orders rank higher priority first.
+            priority=EXPEDITE_PRIORITY - order_picks[0].order.priority,
+            cut_off=_aware(order_picks[0].order.cut_off) or FAR_FUTURE,
+            lines=tuple(
+                batching.OrderLine(
+                    geometry.points[p.location.id],
+                    p.reservation.quantity,
+                    ref=str(p.reservation.id),
+                )
+                for p in order_picks
+            ),
+        )
+        for order_id, order_picks in by_order.items()
+    ]
+    plan = batching.batch_orders(
+        geometry.layout,
+        orders,
+        batching.Cart(totes=options.totes_per_cart, tote_units=options.tote_max_units),
+    )
+    trips: list[tuple[BatchKind, list[tuple[_Pick, int, int, float]], float, str]] = []
+    for batch in plan.batches:
+        ordered = [(refs[bp.ref], bp.sequence, bp.tote, 0.0) for bp in batch.picks]
+        trips.append((BatchKind.CLUSTER, ordered, batch.route.distance, batch.route.method.value))
+    oversize = [p for order_id in plan.oversize for p in by_order[int(order_id)]]
+    return _ClusterPlan(trips, oversize)
+
+
+def _by_order(picks: list[_Pick]) -> list[list[_Pick]]:
+    grouped: dict[int, list[_Pick]] = defaultdict(list)
+    for pick in picks:
+        grouped[pick.order.id].append(pick)
+    return list(grouped.values())
+
+
+def _order_trip(
+    geometry: ZoneLayout, picks: list[_Pick]
+) -> tuple[BatchKind, list[tuple[_Pick, int, int, float]], float, str]:
+    """One order's picks in one zone, routed: B2B cases and pallets, or an oversize B2C order."""
+    points = [geometry.points[p.location.id] for p in picks]
+    best = route(geometry.layout, points)
+    by_location: dict[str, list[_Pick]] = defaultdict(list)
+    for pick in picks:
+        by_location[str(pick.location.id)].append(pick)
+    ordered: list[tuple[_Pick, int, int, float]] = []
+    seen: set[str] = set()
+    for point in best.picks:
+        if point.location_id in seen:
+            continue
+        seen.add(point.location_id)
+        for pick in by_location[point.location_id]:
+            ordered.append((pick, len(ordered) + 1, 1, 0.0))
+    return BatchKind.ORDER, ordered, best.distance, best.method.value
+
+
+def _store_batch(
+    session: Session,
+    number: int,
+    kind: BatchKind,
+    zone: Zone,
+    wave: Wave | None,
+    ordered: list[tuple[_Pick, int, int, float]],
+    length: float,
+    method: str,
+    task_kind: TaskKind,
+    now: dt.datetime,
+) -> PickBatch:
+    orders = {pick.order.id: pick.order for pick, _s, _t, _d in ordered}
+    batch = PickBatch(
+        code=f"B{number:06d}",
+        kind=kind,
+        status=BatchStatus.OPEN,
+        wave_id=wave.id if wave else None,
+        zone_id=zone.id,
+        totes=len({tote for _p, _s, tote, _d in ordered}),
+        route_length_m=round(length, 2),
+        route_method=method,
+        priority=max(o.priority for o in orders.values()),
+        cut_off=min((o.cut_off for o in orders.values() if o.cut_off), default=None),
+        created_at=now,
+    )
+    session.add(batch)
+    session.flush()
+    totes: dict[int, int] = {}
+    for pick, _sequence, tote, _d in ordered:
+        totes.setdefault(pick.order.id, tote)
+    for order_id, tote in totes.items():
+        session.add(BatchOrder(batch_id=batch.id, order_id=order_id, tote_position=tote))
+    session.execute(
+        insert(PickTask),
+        [
+            {
+                "batch_id": batch.id,
+                "sequence": index,
+                "kind": task_kind,
+                "status": TaskStatus.OPEN,
+                "order_id": pick.order.id,
+                "order_line_id": pick.line.id,
+                "reservation_id": pick.reservation.id,
+                "location_id": pick.location.id,
+                "zone_id": zone.id,
+                "item_id": pick.line.item_id,
+                "lot": pick.lot,
+                "quantity": pick.reservation.quantity,
+                "unit": pick.reservation.unit,
+                "picked_quantity": 0,
+                "tote_position": tote,
+                "route_distance_m": 0.0,
+                "waits_for_id": pick.waits_for.id if pick.waits_for else None,
+                "created_at": now,
+            }
+            for index, (pick, _sequence, tote, _d) in enumerate(ordered, start=1)
+        ],
+    )
+    return batch
+
+
+def _next_batch_number(session: Session) -> int:
+    return int(session.scalar(select(func.count()).select_from(PickBatch)) or 0)
+
+
+def _aware(moment: dt.datetime | None) -> dt.datetime | None:
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=dt.UTC)  # SQLite hands back naive UTC
+
+
+def hold_order(session: Session, order: Order, held: bool = True) -> None:
+    """Hold an order back from release, or let it go again."""
+    if held and order.status not in (
+        OrderStatus.RECEIVED,
+        OrderStatus.ALLOCATED,
+        OrderStatus.PARTLY_ALLOCATED,
+        OrderStatus.BACKORDERED,
+    ):
+        raise Conflict(
+            f"order {order.number} is already {order.status.value}; cancel its tasks instead",
+            number=order.number,
+        )
+    order.held = held
+    set_status(session, order, order.status, "held" if held else "hold lifted")
+
+
+def expedite_order(
+    session: Session, order: Order, *, options: ReleaseOptions | None = None
+) -> ReleaseResult:
+    """Put an order first: top priority, and released at once on its own if it can be."""
+    order.priority = EXPEDITE_PRIORITY
+    order.held = False
+    set_status(session, order, order.status, "expedited")
+    for batch in session.scalars(
+        select(PickBatch)
+        .join(BatchOrder, BatchOrder.batch_id == PickBatch.id)
+        .where(BatchOrder.order_id == order.id)
+    ):
+        batch.priority = EXPEDITE_PRIORITY
+    if order.status in RELEASABLE:
+        return release_orders(session, [order], options=options)
+    return ReleaseResult(0, (), 0, 0, 0.0)
