@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -169,23 +169,118 @@ def allocate_order(
     session: Session, order: Order, *, today: dt.date | None = None
 ) -> OrderAllocation:
     """Allocate every line of an order, set its status, and report each line."""
-    today = today or dt.datetime.now(dt.UTC).date()
-    results = []
-    rules = _item_rules(session, {line.item_id for line in order.lines})
-    for line in order.lines:
-        with session.no_autoflush:
-            plan = allocate_line(session, order, line, today=today, rules=rules[line.item_id])
-        status = _line_status(line)
-        results.append(
-            LineAllocation(
-                line_no=line.line_no,
-                sku=line.item.sku,
-                quantity=line.quantity,
-                allocated=line.allocated_quantity + line.picked_quantity,
-                status=status,
-                reason=SHORTAGE_TEXT[plan.reason] if status != "allocated" else "",
+    return allocate_orders(session, [order], today=today)[0]
+
+
+def _candidates_for(session: Session, item_ids: set[int]) -> dict[int, list[StockCandidate]]:
+    """Free stock of many items in one query (the bulk path of :func:`_candidates`)."""
+    found: dict[int, list[StockCandidate]] = {item_id: [] for item_id in item_ids}
+    for chunk in _chunks(sorted(item_ids)):
+        rows = session.execute(
+            select(Stock, Location.type, Location.handling_unit, Location.walk_sequence)
+            .join(Location, Stock.location_id == Location.id)
+            .where(
+                Stock.item_id.in_(chunk),
+                Stock.on_hand > Stock.reserved,
+                Location.type.in_(ALLOCATABLE),
+                Location.active.is_(True),
             )
-        )
+        ).all()
+        for stock, location_type, unit, walk in rows:
+            found[stock.item_id].append(
+                StockCandidate(
+                    stock_id=stock.id,
+                    location_id=stock.location_id,
+                    available=stock.on_hand - stock.reserved,
+                    received_at=stock.received_at,
+                    unit=unit,
+                    pick_face=location_type is LocationType.PICK_FACE,
+                    walk_sequence=walk,
+                    lot=stock.lot,
+                    expiry=stock.expiry,
+                )
+            )
+    return found
+
+
+def _chunks(values: list[int], size: int = 2000) -> list[list[int]]:
+    return [values[i : i + size] for i in range(0, len(values), size)]
+
+
+def allocate_orders(
+    session: Session, orders: list[Order], *, today: dt.date | None = None
+) -> list[OrderAllocation]:
+    """Allocate many orders in turn (most urgent first is the caller's choice of order).
+
+    Stock is read once for all their items and kept up to date in memory as lines take it;
+    the conditional reserve in the ledger still guards every take, and a refused take
+    (another transaction was quicker) sends that line back to a fresh read.
+    """
+    today = today or dt.datetime.now(dt.UTC).date()
+    order_ids = [order.id for order in orders]
+    lines_by_order: dict[int, list[OrderLine]] = {order_id: [] for order_id in order_ids}
+    for chunk in _chunks(order_ids):
+        for line in session.scalars(
+            select(OrderLine).where(OrderLine.order_id.in_(chunk)).order_by(OrderLine.line_no)
+        ):
+            lines_by_order[line.order_id].append(line)
+    item_ids = {line.item_id for lines in lines_by_order.values() for line in lines}
+    rules = _item_rules(session, item_ids)
+    skus = dict(session.execute(select(Item.id, Item.sku).where(Item.id.in_(item_ids))).all())
+    stock = _candidates_for(session, item_ids)
+    free = {c.stock_id: c.available for candidates in stock.values() for c in candidates}
+    answers = []
+    with session.no_autoflush:
+        for order in orders:
+            results = []
+            for line in lines_by_order[order.id]:
+                plan = _allocate_from_memory(
+                    session, order, line, rules[line.item_id], stock[line.item_id], free, today
+                )
+                status = _line_status(line)
+                results.append(
+                    LineAllocation(
+                        line_no=line.line_no,
+                        sku=skus[line.item_id],
+                        quantity=line.quantity,
+                        allocated=line.allocated_quantity + line.picked_quantity,
+                        status=status,
+                        reason=SHORTAGE_TEXT[plan.reason] if status != "allocated" else "",
+                    )
+                )
+            answers.append(_settle(session, order, results))
+    return answers
+
+
+def _allocate_from_memory(
+    session: Session,
+    order: Order,
+    line: OrderLine,
+    rules: _ItemRules,
+    candidates: list[StockCandidate],
+    free: dict[int, int],
+    today: dt.date,
+) -> AllocationPlan:
+    wanted = line.quantity - line.allocated_quantity - line.picked_quantity
+    if wanted <= 0:
+        return AllocationPlan((), 0, Shortage.NONE)
+    current = [replace(c, available=free[c.stock_id]) for c in candidates if free[c.stock_id] > 0]
+    plan = plan_allocation(_demand(order, rules, wanted), current, today)
+    for index, take in enumerate(plan.takes):
+        try:
+            ledger.reserve(session, line.id, take.stock_id, take.quantity, take.unit)
+        except InsufficientStock:
+            # Someone else took it meanwhile: finish this line on a fresh read.
+            for later in plan.takes[index:]:
+                free[later.stock_id] = 0
+            return allocate_line(session, order, line, today=today, rules=rules)
+        free[take.stock_id] -= take.quantity
+        set_committed_value(line, "allocated_quantity", line.allocated_quantity + take.quantity)
+    return plan
+
+
+def _settle(session: Session, order: Order, results: list[LineAllocation]) -> OrderAllocation:
+    """Set the order's status from its lines' results, with the summary in its history."""
     statuses = {r.status for r in results}
     if statuses == {"allocated"}:
         new_status = OrderStatus.ALLOCATED

@@ -7,8 +7,9 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from picking import batching
 from picking.layout import Aisle, Direction, Layout, PickPoint
@@ -17,6 +18,7 @@ from wms.db.schema import (
     BatchOrder,
     Location,
     Order,
+    OrderEvent,
     OrderLine,
     PickBatch,
     PickTask,
@@ -272,42 +274,70 @@ def _tasks_per_zone(session: Session, order: Order) -> dict[int, int]:
 
 @dataclass
 class _Pick:
-    """An open reservation on its way to becoming a pick task."""
+    """An open reservation on its way to becoming a pick task (plain values: fast to load)."""
 
-    reservation: Reservation
+    reservation_id: int
+    quantity: int
+    unit: HandlingUnit
     order: Order
-    line: OrderLine
-    location: Location
+    line_id: int
+    item_id: int
+    location_id: int
+    zone_id: int
+    location_type: LocationType
     lot: str
     waits_for: ReplenishmentTask | None = None
 
 
 def _open_picks(session: Session, orders: Sequence[Order]) -> list[_Pick]:
-    by_line = {line.id: (order, line) for order in orders for line in order.lines}
-    if not by_line:
-        return []
-    rows = session.execute(
-        select(Reservation, Location, Stock.lot)
-        .join(Stock, Reservation.stock_id == Stock.id)
-        .join(Location, Stock.location_id == Location.id)
-        .where(
-            Reservation.order_line_id.in_(by_line),
-            Reservation.status == ReservationStatus.OPEN,
-        )
-        .order_by(Reservation.id)
-    ).all()
-    already = set(
-        session.scalars(
-            select(PickTask.reservation_id).where(
-                PickTask.order_line_id.in_(by_line), PickTask.status != TaskStatus.CANCELLED
+    """Open reservations of the orders that have no pick task yet, with where they are."""
+    by_id = {order.id: order for order in orders}
+    picks: list[_Pick] = []
+    already: set[int] = set()
+    ids = list(by_id)
+    for chunk in (ids[i : i + 2000] for i in range(0, len(ids), 2000)):
+        for row in session.execute(
+            select(
+                Reservation.id,
+                Reservation.quantity,
+                Reservation.unit,
+                OrderLine.order_id,
+                OrderLine.id,
+                OrderLine.item_id,
+                Location.id,
+                Location.zone_id,
+                Location.type,
+                Stock.lot,
+            )
+            .join(Stock, Reservation.stock_id == Stock.id)
+            .join(Location, Stock.location_id == Location.id)
+            .join(OrderLine, Reservation.order_line_id == OrderLine.id)
+            .where(OrderLine.order_id.in_(chunk), Reservation.status == ReservationStatus.OPEN)
+        ):
+            (rid, quantity, unit, order_id, line_id, item_id, loc_id, zone_id, loc_type, lot) = row
+            picks.append(
+                _Pick(
+                    rid,
+                    quantity,
+                    unit,
+                    by_id[order_id],
+                    line_id,
+                    item_id,
+                    loc_id,
+                    zone_id,
+                    loc_type,
+                    lot,
+                )
+            )
+        already.update(
+            session.scalars(
+                select(PickTask.reservation_id).where(
+                    PickTask.order_id.in_(chunk), PickTask.status != TaskStatus.CANCELLED
+                )
             )
         )
-    )
-    return [
-        _Pick(reservation, *by_line[reservation.order_line_id], location, lot)
-        for reservation, location, lot in rows
-        if reservation.id not in already
-    ]
+    picks.sort(key=lambda pick: pick.reservation_id)
+    return [pick for pick in picks if pick.reservation_id not in already]
 
 
 def _pick_face_for(session: Session, item_id: int) -> Location | None:
@@ -330,25 +360,21 @@ def plan_replenishments(session: Session, picks: Iterable[_Pick], now: dt.dateti
     made: dict[tuple[int, int, str], ReplenishmentTask] = {}
     faces: dict[int, Location | None] = {}
     for pick in picks:
-        reservation = pick.reservation
-        if (
-            pick.location.type is not LocationType.RESERVE
-            or reservation.unit is not HandlingUnit.EACH
-        ):
+        if pick.location_type is not LocationType.RESERVE or pick.unit is not HandlingUnit.EACH:
             continue
-        if pick.line.item_id not in faces:
-            faces[pick.line.item_id] = _pick_face_for(session, pick.line.item_id)
-        face = faces[pick.line.item_id]
+        if pick.item_id not in faces:
+            faces[pick.item_id] = _pick_face_for(session, pick.item_id)
+        face = faces[pick.item_id]
         if face is None:
             continue  # no pick face for this item: pick straight from reserve
-        key = (pick.location.id, face.id, pick.lot)
+        key = (pick.location_id, face.id, pick.lot)
         task = made.get(key)
         if task is None:
             task = ReplenishmentTask(
                 status=TaskStatus.OPEN,
-                item_id=pick.line.item_id,
+                item_id=pick.item_id,
                 lot=pick.lot,
-                from_location_id=pick.location.id,
+                from_location_id=pick.location_id,
                 to_location_id=face.id,
                 quantity=0,
                 carries_reserved=0,
@@ -358,10 +384,10 @@ def plan_replenishments(session: Session, picks: Iterable[_Pick], now: dt.dateti
             )
             session.add(task)
             made[key] = task
-        task.quantity += reservation.quantity
-        task.carries_reserved += reservation.quantity
+        task.quantity += pick.quantity
+        task.carries_reserved += pick.quantity
         pick.waits_for = task
-        pick.location = face
+        pick.location_id, pick.zone_id, pick.location_type = face.id, face.zone_id, face.type
     session.flush()
     return len(made)
 
@@ -381,10 +407,8 @@ def release_orders(
     replenishments = plan_replenishments(session, picks, now)
     by_zone: dict[int, list[_Pick]] = defaultdict(list)
     for pick in picks:
-        by_zone[pick.location.zone_id].append(pick)
-    batch_codes: list[str] = []
-    task_count = 0
-    total_length = 0.0
+        by_zone[pick.zone_id].append(pick)
+    pending: list[tuple[int, Zone, TaskKind, _Trip]] = []
     sequence = _next_batch_number(session)
     for zone_id, zone_picks in sorted(by_zone.items()):
         zone = session.get_one(Zone, zone_id)
@@ -392,7 +416,7 @@ def release_orders(
         task_kind = TaskKind.LIGHT if zone.kind is ZoneKind.PICK_TO_LIGHT else TaskKind.HANDHELD
         cluster = [p for p in zone_picks if p.order.kind is OrderKind.B2C]
         single = [p for p in zone_picks if p.order.kind is not OrderKind.B2C]
-        trips: list[tuple[BatchKind, list[tuple[_Pick, int, int, float]], float, str]] = []
+        trips: list[_Trip] = []
         if cluster and task_kind is TaskKind.HANDHELD:
             plan = _cluster_plan(geometry, cluster, options)
             trips.extend(plan.trips)
@@ -401,32 +425,23 @@ def release_orders(
             single.extend(cluster)  # light zones: each order's tote travels on its own
         for order_picks in _by_order(single):
             trips.append(_order_trip(geometry, order_picks))
-        for kind, ordered, length, method in trips:
+        for trip in trips:
             sequence += 1
-            batch = _store_batch(
-                session, sequence, kind, zone, wave, ordered, length, method, task_kind, now
-            )
-            batch_codes.append(batch.code)
-            task_count += len(ordered)
-            total_length += length
-    stations = dict(_pack_station_load(session))
-    for order in orders:
-        if order.status in RELEASABLE:
-            set_status(session, order, OrderStatus.RELEASED, wave.code if wave else "")
-            if order.pack_station_id is None and stations:
-                # Spread orders over the stations, the least loaded first.
-                station = min(stations, key=lambda s: (stations[s], s))
-                order.pack_station_id = station
-                stations[station] += 1
+            pending.append((sequence, zone, task_kind, trip))
+    batch_codes, task_count, total_length = _store_batches(session, pending, wave, now)
+    _mark_released(session, orders, wave.code if wave else "", now)
     session.flush()
     return ReleaseResult(
         len(orders), tuple(batch_codes), task_count, replenishments, round(total_length, 1)
     )
 
 
+_Trip = tuple[BatchKind, list[tuple[_Pick, int, int, float]], float, str]
+
+
 @dataclass
 class _ClusterPlan:
-    trips: list[tuple[BatchKind, list[tuple[_Pick, int, int, float]], float, str]]
+    trips: list[_Trip]
     oversize: list[_Pick]
 
 
@@ -436,7 +451,7 @@ def _cluster_plan(
     by_order: dict[int, list[_Pick]] = defaultdict(list)
     for pick in picks:
         by_order[pick.order.id].append(pick)
-    refs = {str(p.reservation.id): p for p in picks}
+    refs = {str(p.reservation_id): p for p in picks}
     orders = [
         batching.Order(
             order_id=str(order_id),
@@ -445,9 +460,9 @@ def _cluster_plan(
             cut_off=_aware(order_picks[0].order.cut_off) or FAR_FUTURE,
             lines=tuple(
                 batching.OrderLine(
-                    geometry.points[p.location.id],
-                    p.reservation.quantity,
-                    ref=str(p.reservation.id),
+                    geometry.points[p.location_id],
+                    p.quantity,
+                    ref=str(p.reservation_id),
                 )
                 for p in order_picks
             ),
@@ -478,11 +493,11 @@ def _order_trip(
     geometry: ZoneLayout, picks: list[_Pick]
 ) -> tuple[BatchKind, list[tuple[_Pick, int, int, float]], float, str]:
     """One order's picks in one zone, routed: B2B cases and pallets, or an oversize B2C order."""
-    points = [geometry.points[p.location.id] for p in picks]
+    points = [geometry.points[p.location_id] for p in picks]
     best = route(geometry.layout, points)
     by_location: dict[str, list[_Pick]] = defaultdict(list)
     for pick in picks:
-        by_location[str(pick.location.id)].append(pick)
+        by_location[str(pick.location_id)].append(pick)
     ordered: list[tuple[_Pick, int, int, float]] = []
     seen: set[str] = set()
     for point in best.picks:
@@ -494,56 +509,66 @@ def _order_trip(
     return BatchKind.ORDER, ordered, best.distance, best.method.value
 
 
-def _store_batch(
+def _store_batches(
     session: Session,
-    number: int,
-    kind: BatchKind,
-    zone: Zone,
+    pending: list[tuple[int, Zone, TaskKind, _Trip]],
     wave: Wave | None,
-    ordered: list[tuple[_Pick, int, int, float]],
-    length: float,
-    method: str,
-    task_kind: TaskKind,
     now: dt.datetime,
-) -> PickBatch:
-    orders = {pick.order.id: pick.order for pick, _s, _t, _d in ordered}
-    batch = PickBatch(
-        code=f"B{number:06d}",
-        kind=kind,
-        status=BatchStatus.OPEN,
-        wave_id=wave.id if wave else None,
-        zone_id=zone.id,
-        totes=len({tote for _p, _s, tote, _d in ordered}),
-        route_length_m=round(length, 2),
-        route_method=method,
-        priority=max(o.priority for o in orders.values()),
-        cut_off=min((o.cut_off for o in orders.values() if o.cut_off), default=None),
-        created_at=now,
-    )
-    session.add(batch)
-    session.flush()
-    totes: dict[int, int] = {}
-    for pick, _sequence, tote, _d in ordered:
-        totes.setdefault(pick.order.id, tote)
-    for order_id, tote in totes.items():
-        session.add(BatchOrder(batch_id=batch.id, order_id=order_id, tote_position=tote))
-    session.execute(
-        insert(PickTask),
-        [
+) -> tuple[list[str], int, float]:
+    """Write the batches, their orders' tote positions and their tasks, in bulk."""
+    batch_rows: list[dict[str, object]] = []
+    for number, zone, _task_kind, (kind, ordered, length, method) in pending:
+        orders = {pick.order.id: pick.order for pick, _s, _t, _d in ordered}
+        batch_rows.append(
             {
-                "batch_id": batch.id,
+                "code": f"B{number:06d}",
+                "kind": kind,
+                "status": BatchStatus.OPEN,
+                "wave_id": wave.id if wave else None,
+                "zone_id": zone.id,
+                "totes": len({tote for _p, _s, tote, _d in ordered}),
+                "route_length_m": round(length, 2),
+                "route_method": method,
+                "priority": max(o.priority for o in orders.values()),
+                "cut_off": min((o.cut_off for o in orders.values() if o.cut_off), default=None),
+                "created_at": now,
+            }
+        )
+    if not batch_rows:
+        return [], 0, 0.0
+    # One multi-row INSERT ... RETURNING, ids in the order the rows were given.
+    batch_ids = list(
+        session.scalars(
+            insert(PickBatch).returning(PickBatch.id, sort_by_parameter_order=True), batch_rows
+        )
+    )
+    tote_rows: list[dict[str, object]] = []
+    task_rows: list[dict[str, object]] = []
+    for batch_id, (_n, zone, task_kind, (_k, ordered, _l, _m)) in zip(
+        batch_ids, pending, strict=True
+    ):
+        totes: dict[int, int] = {}
+        for pick, _sequence, tote, _d in ordered:
+            totes.setdefault(pick.order.id, tote)
+        tote_rows.extend(
+            {"batch_id": batch_id, "order_id": order_id, "tote_position": tote}
+            for order_id, tote in totes.items()
+        )
+        task_rows.extend(
+            {
+                "batch_id": batch_id,
                 "sequence": index,
                 "kind": task_kind,
                 "status": TaskStatus.OPEN,
                 "order_id": pick.order.id,
-                "order_line_id": pick.line.id,
-                "reservation_id": pick.reservation.id,
-                "location_id": pick.location.id,
+                "order_line_id": pick.line_id,
+                "reservation_id": pick.reservation_id,
+                "location_id": pick.location_id,
                 "zone_id": zone.id,
-                "item_id": pick.line.item_id,
+                "item_id": pick.item_id,
                 "lot": pick.lot,
-                "quantity": pick.reservation.quantity,
-                "unit": pick.reservation.unit,
+                "quantity": pick.quantity,
+                "unit": pick.unit,
                 "picked_quantity": 0,
                 "tote_position": tote,
                 "route_distance_m": 0.0,
@@ -551,13 +576,56 @@ def _store_batch(
                 "created_at": now,
             }
             for index, (pick, _sequence, tote, _d) in enumerate(ordered, start=1)
-        ],
-    )
-    return batch
+        )
+    if tote_rows:
+        session.execute(insert(BatchOrder), tote_rows)
+    if task_rows:
+        session.execute(insert(PickTask), task_rows)
+    codes = [str(row["code"]) for row in batch_rows]
+    length = sum(trip[2] for _n, _z, _k, trip in pending)
+    return codes, len(task_rows), length
 
 
 def _next_batch_number(session: Session) -> int:
     return int(session.scalar(select(func.count()).select_from(PickBatch)) or 0)
+
+
+def _mark_released(
+    session: Session, orders: Sequence[Order], detail: str, now: dt.datetime
+) -> None:
+    """Set released orders' status, history and pack station in a few bulk statements."""
+    releasing = [order for order in orders if order.status in RELEASABLE]
+    if not releasing:
+        return
+    stations = dict(_pack_station_load(session))
+    by_station: dict[int | None, list[int]] = defaultdict(list)
+    for order in releasing:
+        station = order.pack_station_id
+        if station is None and stations:
+            # Spread orders over the stations, the least loaded first.
+            station = min(stations, key=lambda s: (stations[s], s))
+            stations[station] += 1
+        by_station[station].append(order.id)
+    for station, ids in by_station.items():
+        for chunk in (ids[i : i + 2000] for i in range(0, len(ids), 2000)):
+            session.execute(
+                update(Order)
+                .where(Order.id.in_(chunk))
+                .values(status=OrderStatus.RELEASED, pack_station_id=station, updated_at=now)
+                .execution_options(synchronize_session=False)
+            )
+    session.execute(
+        insert(OrderEvent),
+        [
+            {"order_id": order.id, "status": OrderStatus.RELEASED, "detail": detail, "at": now}
+            for order in releasing
+        ],
+    )
+    station_of = {order_id: station for station, ids in by_station.items() for order_id in ids}
+    for order in releasing:  # the loaded objects follow what the bulk update wrote
+        set_committed_value(order, "status", OrderStatus.RELEASED)
+        set_committed_value(order, "pack_station_id", station_of[order.id])
+        set_committed_value(order, "updated_at", now)
 
 
 def _aware(moment: dt.datetime | None) -> dt.datetime | None:
