@@ -193,10 +193,49 @@ def demo(
             gs1_company_prefix=settings.labels.gs1_company_prefix,
             progress=progress,
         )
+    floor = _start_the_floor(db, settings)
     db.dispose()
     _print_demo(summary, settings, host, port)
+    click.echo(f"  {floor}\n")
     if not no_serve:
         _serve(settings, instance_dir, host, port)
+
+
+def _start_the_floor(db: Any, settings: Settings) -> str:
+    """Allocate the demo orders, plan waves, and release the most urgent one to the floor."""
+    from sqlalchemy import select
+
+    from wms.allocation import allocate_orders
+    from wms.db.schema import Order
+    from wms.model import OrderStatus
+    from wms.release import ReleaseOptions, plan_waves, release_wave
+
+    picking = settings.picking
+    options = ReleaseOptions(picking.totes_per_cart, picking.tote_max_units, picking.one_way_aisles)
+    with db.write() as session:
+        orders = list(
+            session.scalars(
+                select(Order).where(Order.status == OrderStatus.RECEIVED).order_by(Order.id)
+            )
+        )
+        allocations = allocate_orders(session, orders)
+        waves = plan_waves(session)
+        # Release every wave of the earliest cut-off, so the floor has work at once.
+        first = [w for w in waves if w.cut_off == waves[0].cut_off] if waves else []
+        results = [release_wave(session, w.code, options=options) for w in first]
+    counts: dict[str, int] = {}
+    for allocation in allocations:
+        counts[allocation.status.value] = counts.get(allocation.status.value, 0) + 1
+    text = "Orders allocated: " + ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
+    text += f"; {len(waves)} waves planned"
+    if results:
+        text += (
+            f"; {len(results)} wave(s) of the first cut-off released: "
+            f"{sum(r.orders for r in results)} orders in "
+            f"{sum(len(r.batches) for r in results)} pick batches, "
+            f"{sum(r.tasks for r in results)} pick tasks"
+        )
+    return text
 
 
 def _print_demo(summary: Any, settings: Settings, host: str | None, port: int | None) -> None:
@@ -287,6 +326,42 @@ def import_(state: _State, kind: str, csv_file: Path, database: str | None) -> N
             click.echo(f"  {error}")
         raise SystemExit(1)
     click.secho(f"{csv_file}: {report.created} {kind} imported.", fg="green")
+    if kind == "orders":
+        _allocate_received(settings)
+
+
+def _allocate_received(settings: Settings) -> None:
+    """Confirm imported orders at once: allocate them and say what could not be."""
+    from sqlalchemy import select
+
+    from wms.allocation import allocate_orders
+    from wms.db import Database
+    from wms.db.schema import Order
+    from wms.model import OrderStatus
+
+    db = Database(settings.database.url)
+    try:
+        with db.write() as session:
+            orders = list(
+                session.scalars(
+                    select(Order)
+                    .where(Order.status == OrderStatus.RECEIVED)
+                    .order_by(Order.priority.desc(), Order.cut_off, Order.id)
+                )
+            )
+            allocations = allocate_orders(session, orders)
+    finally:
+        db.dispose()
+    counts: dict[str, int] = {}
+    for allocation in allocations:
+        counts[allocation.status.value] = counts.get(allocation.status.value, 0) + 1
+        for line in allocation.lines:
+            if line.status != "allocated":
+                click.echo(
+                    f"  {allocation.number} line {line.line_no} {line.sku}: "
+                    f"{line.allocated}/{line.quantity} ({line.reason})"
+                )
+    click.echo("Allocation: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
 
 
 @main.group()
