@@ -570,6 +570,8 @@ def _store_batches(
                 "quantity": pick.quantity,
                 "unit": pick.unit,
                 "picked_quantity": 0,
+                "location_confirmed": False,
+                "scanned_quantity": 0,
                 "tote_position": tote,
                 "route_distance_m": 0.0,
                 "waits_for_id": pick.waits_for.id if pick.waits_for else None,

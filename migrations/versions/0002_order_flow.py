@@ -200,6 +200,8 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.Column("picked_quantity", sa.Integer(), nullable=False),
+        sa.Column("location_confirmed", sa.Boolean(), nullable=False),
+        sa.Column("scanned_quantity", sa.Integer(), nullable=False),
         sa.Column("tote_position", sa.Integer(), nullable=False),
         sa.Column("route_distance_m", sa.Float(), nullable=False),
         sa.Column("waits_for_id", sa.Integer(), nullable=True),

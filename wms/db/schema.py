@@ -395,6 +395,9 @@ class PickTask(Base):
     quantity: Mapped[int] = mapped_column(Integer)
     unit: Mapped[HandlingUnit] = mapped_column(_enum(HandlingUnit), default=HandlingUnit.EACH)
     picked_quantity: Mapped[int] = mapped_column(Integer, default=0)
+    # Handheld progress: the location scanned, then units counted by item scans.
+    location_confirmed: Mapped[bool] = mapped_column(Boolean, default=False)
+    scanned_quantity: Mapped[int] = mapped_column(Integer, default=0)
     tote_position: Mapped[int] = mapped_column(Integer, default=1)
     route_distance_m: Mapped[float] = mapped_column(Float, default=0.0)
     # A replenishment that must be done before this pick can be made.
