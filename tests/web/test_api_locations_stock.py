@@ -5,13 +5,10 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from sqlalchemy import select
 
 from tests.web.test_api_support import ApiClient, item_body, order_body
 from wms.catalog import item_by_sku, location_by_code
-from wms.db.ledger import receive, reserve
-from wms.db.schema import Stock
-from wms.orders import order_by_number
+from wms.db.ledger import receive
 
 
 def location_body(code: str, zone: str = "A", type_: str = "pick_face", **extra) -> dict:
@@ -158,13 +155,8 @@ def stocked(api, database) -> ApiClient:
             session, item_id=milk, location_id=r1, quantity=48, lot="L2", expiry=dt.date(2030, 3, 1)
         )
         receive(session, item_id=mug, location_id=a2, quantity=7)
+    # The order is allocated at intake: FEFO reserves 3 of lot L1 at A-1.
     assert api.post("/orders", order_body("O-1", ("MILK", 3))).status_code == 201
-    with database.write() as session:
-        line_id = order_by_number(session, "O-1").lines[0].id
-        stock_id = session.scalar(
-            select(Stock.id).where(Stock.location_id == a1, Stock.lot == "L1")
-        )
-        reserve(session, line_id, stock_id, 3)
     return api
 
 

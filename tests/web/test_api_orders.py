@@ -42,7 +42,9 @@ def test_create_an_order_and_read_its_status_and_history(api):
     assert created.headers["Location"] == "/api/v1/orders/WEB-1"
     order = created.get_json()
     assert order["number"] == "WEB-1"
-    assert order["kind"] == "b2b" and order["status"] == "received"
+    # Confirmed at once: nothing is in stock, so both lines are backordered, and say why.
+    assert order["kind"] == "b2b" and order["status"] == "backordered"
+    assert order["held"] is False
     assert order["customer"] is None
     assert order["ship_to"] == {
         "name": "Café Anvers",
@@ -73,7 +75,29 @@ def test_create_an_order_and_read_its_status_and_history(api):
     created_at = dt.datetime.fromisoformat(order["created_at"])
     assert created_at.utcoffset() == dt.timedelta(0)
     assert abs(dt.datetime.now(dt.UTC) - created_at) < dt.timedelta(minutes=1)
-    assert [step["status"] for step in order["history"]] == ["received"]
+    assert [step["status"] for step in order["history"]] == ["received", "backordered"]
+    no_stock = "no stock of this item in the warehouse"
+    assert order.pop("allocation") == {
+        "status": "backordered",
+        "lines": [
+            {
+                "line_no": 1,
+                "sku": "MUG",
+                "quantity": 2,
+                "allocated": 0,
+                "status": "backordered",
+                "reason": no_stock,
+            },
+            {
+                "line_no": 2,
+                "sku": "PLATE",
+                "quantity": 1,
+                "allocated": 0,
+                "status": "backordered",
+                "reason": no_stock,
+            },
+        ],
+    }
 
     read = api.get("/orders/WEB-1")
     assert read.status_code == 200
@@ -91,6 +115,7 @@ def test_history_lists_every_step_oldest_first(api, database):
     assert order["status"] == "released"
     assert [(s["status"], s["detail"]) for s in order["history"]] == [
         ("received", ""),
+        ("backordered", "MUG 0/1"),
         ("allocated", "all lines allocated"),
         ("released", "wave 7"),
     ]
@@ -289,6 +314,7 @@ def some_orders(api, database):
         )
         assert api.post("/orders", body).status_code == 201
     with database.write() as session:
+        # Intake allocated them all at once: with no stock, each is backordered.
         set_status(session, order_by_number(session, "O-2"), OrderStatus.ALLOCATED)
         set_status(session, order_by_number(session, "O-3"), OrderStatus.SHIPPED)
     return api
@@ -306,7 +332,7 @@ def test_the_list_is_ordered_by_cut_off_then_priority_and_paged(some_orders):
     assert [o["number"] for o in page["items"]] == ["O-1", "O-3"]
     assert (page["total"], page["pages"]) == (5, 3)
     first = page["items"][0]
-    assert first["status"] == "received" and first["cut_off"] == "2030-05-01T12:00:00+00:00"
+    assert first["status"] == "backordered" and first["cut_off"] == "2030-05-01T12:00:00+00:00"
     assert [line["sku"] for line in first["lines"]] == ["MUG", "BOWL"]
     assert "history" not in first
 
@@ -322,7 +348,8 @@ def test_the_list_filters(some_orders):
     assert _numbers(
         some_orders, "cut_off_after=2030-05-01T10:00:00%2B02:00&cut_off_before=2030-05-02"
     ) == ["O-2", "O-5", "O-1"]
-    assert _numbers(some_orders, "carrier=DHL&status=received") == ["O-5", "O-1", "O-4"]
+    assert _numbers(some_orders, "carrier=DHL&status=backordered") == ["O-5", "O-1", "O-4"]
+    assert _numbers(some_orders, "status=received") == []
     assert some_orders.get("/orders?customer=ACME").get_json()["items"][0]["customer"] == "ACME"
 
 

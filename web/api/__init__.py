@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask
 from flask_smorest import Api
 
-from web.api import items, locations, orders, stock
+from web.api import flow, items, locations, orders, stock
 from web.api.common import ErrorSchema
 from web.extensions import csrf
 
@@ -24,7 +24,9 @@ A signed-in browser session also works; it must then send its CSRF token in the
 `X-CSRFToken` header on every POST. Without either the answer is `401`; a role that may not
 do something gets `403`.
 
-**Roles.** Reading: supervisor, packer, integration. Creating orders: integration,
+**Roles.** Reading: supervisor, packer, integration. Creating orders, cancelling them and
+changing their lines, confirming picks, short picks and replenishments: integration,
+supervisor. Holding, expediting and re-allocating orders, planning and releasing waves:
 supervisor. Creating items and locations: integration. Administrators may do everything.
 
 **Paging.** Lists take `page` (from 1) and `page_size` (1 to 500, default 50) and answer
@@ -86,9 +88,9 @@ def init_api(app: Flask) -> None:
             "description": "A signed-in browser session; POSTs also need the X-CSRFToken header",
         },
     )
-    for module in (items, locations, stock, orders):
+    for blueprint in (items.blp, locations.blp, stock.blp, orders.blp, *flow.BLUEPRINTS):
         # Token requests carry no cookie to forge; the blueprints' own guard checks CSRF
         # for cookie sessions.
-        csrf.exempt(module.blp)
-        api.register_blueprint(module.blp)
+        csrf.exempt(blueprint)
+        api.register_blueprint(blueprint)
     app.extensions["wms_api"] = api

@@ -1,4 +1,4 @@
-"""Orders: intake from the ERP or webshop, and their status and history read back."""
+"""Orders: intake confirmed at once with its allocation, changes, status and history."""
 
 from __future__ import annotations
 
@@ -28,16 +28,40 @@ from web.api.common import (
     reads_json,
     utc,
 )
+from web.api.flow import (
+    SUPERVISORS,
+    NoFieldsSchema,
+    ReleaseResultSchema,
+    optional_json,
+    permit,
+    release_options,
+    release_out,
+)
 from web.extensions import get_db
+from wms.allocation import OrderAllocation, allocate_order
 from wms.db.schema import Customer, Order, OrderEvent, OrderLine
+from wms.errors import Conflict
 from wms.model import OrderKind, OrderStatus
 from wms.orders import NewOrder, NewOrderLine, create_order, order_by_number
+from wms.picks import cancel_order, change_line_quantity
+from wms.release import expedite_order, hold_order
+
+# Before release: allocation may be retried, lines changed, the order held.
+BEFORE_RELEASE = (
+    OrderStatus.RECEIVED,
+    OrderStatus.ALLOCATED,
+    OrderStatus.PARTLY_ALLOCATED,
+    OrderStatus.BACKORDERED,
+)
+# Nothing is left to hurry once an order is picked, packed, shipped or cancelled.
+DONE_WITH = (OrderStatus.PICKED, OrderStatus.PACKED, OrderStatus.SHIPPED, OrderStatus.CANCELLED)
 
 blp = api_blueprint(
     "Orders",
     __name__,
     "/api/v1/orders",
-    "Customer orders: create them, follow their status and history.",
+    "Customer orders: create them (confirmed at once with the allocation of each line), "
+    "change, hold, expedite or cancel them, follow their status and history.",
 )
 
 
@@ -179,6 +203,7 @@ class OrderSchema(Schema):
     number = fields.String(required=True)
     kind = fields.Enum(OrderKind, by_value=True, required=True)
     status = fields.Enum(OrderStatus, by_value=True, required=True)
+    held = fields.Boolean(metadata={"description": "Held back from release by a supervisor"})
     customer = fields.String(allow_none=True, metadata={"description": "Customer code"})
     ship_to = fields.Nested(ShipToOutSchema)
     priority = fields.Integer()
@@ -199,6 +224,56 @@ class OrderDetailSchema(OrderSchema):
     history = fields.List(fields.Nested(EventSchema))
 
 
+class LineAllocationSchema(Schema):
+    """What allocation did for one line."""
+
+    line_no = fields.Integer(required=True)
+    sku = fields.String(required=True)
+    quantity = fields.Integer(required=True, metadata={"description": "Units ordered"})
+    allocated = fields.Integer(
+        required=True, metadata={"description": "Units reserved (or already picked)"}
+    )
+    status = fields.String(
+        required=True,
+        validate=validate.OneOf(["allocated", "partly_allocated", "backordered"]),
+        metadata={"description": "allocated, partly_allocated or backordered"},
+    )
+    reason = fields.String(
+        required=True,
+        metadata={
+            "description": "Why not all could be reserved ('' when allocated), e.g. "
+            "'not enough free stock', 'only expired lots in stock'"
+        },
+    )
+
+
+class AllocationSchema(Schema):
+    """What allocation did for an order: its status and each line."""
+
+    status = fields.Enum(OrderStatus, by_value=True, required=True)
+    lines = fields.List(fields.Nested(LineAllocationSchema), required=True)
+
+
+class OrderAllocatedSchema(OrderDetailSchema):
+    """An order with the allocation result of each of its lines."""
+
+    allocation = fields.Nested(AllocationSchema, required=True)
+
+
+class OrderCancelledSchema(OrderDetailSchema):
+    """A cancelled order and the stock its cancellation gave back."""
+
+    released_units = fields.Integer(
+        required=True, metadata={"description": "Reserved units given back to stock"}
+    )
+
+
+class OrderExpeditedSchema(OrderDetailSchema):
+    """An expedited order and the pick work released for it at once (zeros if none)."""
+
+    release = fields.Nested(ReleaseResultSchema, required=True)
+
+
 class OrderPageSchema(PageSchema):
     """One page of orders."""
 
@@ -212,6 +287,7 @@ def order_out(order: Order) -> dict[str, Any]:
         "number": order.number,
         "kind": order.kind,
         "status": order.status,
+        "held": order.held,
         "customer": order.customer.code if order.customer else None,
         "ship_to": {
             "name": order.ship_to_name,
@@ -266,6 +342,31 @@ def _detail(session: Session, number: str, *, fresh: bool = False) -> dict[str, 
         **order_out(order),
         "history": [{"status": e.status, "detail": e.detail, "at": utc(e.at)} for e in events],
     }
+
+
+def allocation_out(allocation: OrderAllocation) -> dict[str, Any]:
+    """An allocation result as the API answers it."""
+    return {
+        "status": allocation.status,
+        "lines": [
+            {
+                "line_no": line.line_no,
+                "sku": line.sku,
+                "quantity": line.quantity,
+                "allocated": line.allocated,
+                "status": line.status,
+                "reason": line.reason,
+            }
+            for line in allocation.lines
+        ],
+    }
+
+
+def _locked(session: Session, number: str) -> Order:
+    """The order with ``number``, its row locked until the transaction ends (PostgreSQL)."""
+    order = order_by_number(session, number)
+    session.refresh(order, with_for_update=True)
+    return order
 
 
 def _filtered(args: dict[str, Any]) -> Select[Order]:
@@ -332,25 +433,185 @@ def list_orders(args: dict[str, Any]) -> dict[str, Any]:
 
 
 @blp.route("", methods=["POST"])
-@allow(blp, *ORDER_WRITERS)
+@permit(blp, *ORDER_WRITERS)
 @reads_json(blp, 409)
 @blp.arguments(OrderInSchema)
-@blp.response(201, OrderDetailSchema, headers={"Location": {"schema": {"type": "string"}}})
+@blp.response(201, OrderAllocatedSchema, headers={"Location": {"schema": {"type": "string"}}})
 def create(body: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
-    """Create an order, whole or not at all; its number must be new."""
+    """Create an order, whole or not at all, and allocate it at once; its number must be new.
+
+    The answer confirms the order with the allocation of each line: `allocated`,
+    `partly_allocated` or `backordered`, and why. Order and reservations are recorded in one
+    transaction: a refused order reserves nothing.
+    """
     new = _new_order(body)
     with clash_is_conflict(f"order {new.number} already exists"), get_db().write() as session:
-        create_order(session, new)
+        order = create_order(session, new)
+        session.flush()
+        allocation = allocate_order(session, order)
         session.flush()
         payload = _detail(session, new.number, fresh=True)
+    payload["allocation"] = allocation_out(allocation)
     return payload, {"Location": url_for("Orders.get_order", number=new.number)}
 
 
 @blp.route("/<path:number>", methods=["GET"])
-@allow(blp, *READERS)
+@permit(blp, *READERS)
 @blp.alt_response(404, response="NOT_FOUND")
 @blp.response(200, OrderDetailSchema)
 def get_order(number: str) -> dict[str, Any]:
     """One order with its lines and its history."""
     with get_db().read() as session:
         return _detail(session, number)
+
+
+# --- changes --------------------------------------------------------------------------------
+
+
+class CancelInSchema(Schema):
+    """Why the order is cancelled."""
+
+    reason = Text(
+        load_default="",
+        validate=validate.Length(max=150),
+        metadata={"description": "Recorded in the order's history"},
+    )
+
+
+class LineChangeSchema(Schema):
+    """The new quantity of a line."""
+
+    quantity = fields.Integer(
+        strict=True,
+        required=True,
+        validate=validate.Range(min=1, max=MAX_INT),
+        metadata={"description": "Units wanted, at least 1 (cancel the order to drop it all)"},
+    )
+
+
+@blp.route("/<path:number>/cancel", methods=["POST"])
+@permit(blp, *ORDER_WRITERS)
+@blp.alt_response(404, response="NOT_FOUND")
+@optional_json(blp, 409)
+@blp.arguments(CancelInSchema, required=False)
+@blp.response(200, OrderCancelledSchema)
+def cancel(body: dict[str, Any], number: str) -> dict[str, Any]:
+    """Cancel an order not yet packed: open pick tasks are cancelled, reserved stock given back.
+
+    Units already picked stay in their tote; the history says how many must be put back.
+    A packed, shipped or cancelled order is a 409.
+    """
+    with get_db().write() as session:
+        freed = cancel_order(session, _locked(session, number), reason=body["reason"])
+        session.flush()
+        return {**_detail(session, number, fresh=True), "released_units": freed}
+
+
+def _hold(number: str, held: bool) -> dict[str, Any]:
+    with get_db().write() as session:
+        order = _locked(session, number)
+        if order.held is held:
+            state = "already on hold" if held else "not on hold"
+            raise Conflict(f"order {number} is {state}", number=number)
+        hold_order(session, order, held)
+        session.flush()
+        return _detail(session, number, fresh=True)
+
+
+@blp.route("/<path:number>/hold", methods=["POST"])
+@permit(blp, *SUPERVISORS)
+@blp.alt_response(404, response="NOT_FOUND")
+@optional_json(blp, 409)
+@blp.arguments(NoFieldsSchema, required=False)
+@blp.response(200, OrderDetailSchema)
+def hold(_body: dict[str, Any], number: str) -> dict[str, Any]:
+    """Hold an order back from release (its reservations stay).
+
+    Only before release; an order released, on hold already, or done with is a 409.
+    """
+    return _hold(number, True)
+
+
+@blp.route("/<path:number>/unhold", methods=["POST"])
+@permit(blp, *SUPERVISORS)
+@blp.alt_response(404, response="NOT_FOUND")
+@optional_json(blp, 409)
+@blp.arguments(NoFieldsSchema, required=False)
+@blp.response(200, OrderDetailSchema)
+def unhold(_body: dict[str, Any], number: str) -> dict[str, Any]:
+    """Let a held order be released again; one that is not on hold is a 409."""
+    return _hold(number, False)
+
+
+@blp.route("/<path:number>/expedite", methods=["POST"])
+@permit(blp, *SUPERVISORS)
+@blp.alt_response(404, response="NOT_FOUND")
+@optional_json(blp, 409)
+@blp.arguments(NoFieldsSchema, required=False)
+@blp.response(200, OrderExpeditedSchema)
+def expedite(_body: dict[str, Any], number: str) -> dict[str, Any]:
+    """Put an order first: top priority, a hold lifted, and released at once if allocated.
+
+    An order already released moves its batches to the top. One picked, packed, shipped or
+    cancelled is a 409.
+    """
+    with get_db().write() as session:
+        order = _locked(session, number)
+        if order.status in DONE_WITH:
+            raise Conflict(
+                f"order {number} is {order.status.value}; there is nothing left to expedite",
+                number=number,
+            )
+        result = expedite_order(session, order, options=release_options())
+        session.flush()
+        return {**_detail(session, number, fresh=True), "release": release_out(session, result)}
+
+
+def _before_release(order: Order, what: str) -> None:
+    if order.status not in BEFORE_RELEASE:
+        raise Conflict(
+            f"order {order.number} is {order.status.value}; {what} only before release",
+            number=order.number,
+            status=order.status.value,
+        )
+
+
+@blp.route("/<path:number>/lines/<int:line_no>", methods=["PATCH"])
+@permit(blp, *ORDER_WRITERS)
+@blp.alt_response(404, response="NOT_FOUND")
+@reads_json(blp, 409)
+@blp.arguments(LineChangeSchema)
+@blp.response(200, OrderAllocatedSchema)
+def change_line(body: dict[str, Any], number: str, line_no: int) -> dict[str, Any]:
+    """Change the quantity of a line before release; its reservations are done again.
+
+    Answers the order with its new allocation (other lines short of stock are tried again
+    too). A released order is a 409; an unknown line a 404.
+    """
+    with get_db().write() as session:
+        order = _locked(session, number)
+        _before_release(order, "lines change")
+        change_line_quantity(session, order, line_no, body["quantity"])
+        allocation = allocate_order(session, order)
+        session.flush()
+        return {**_detail(session, number, fresh=True), "allocation": allocation_out(allocation)}
+
+
+@blp.route("/<path:number>/allocate", methods=["POST"])
+@permit(blp, *SUPERVISORS)
+@blp.alt_response(404, response="NOT_FOUND")
+@optional_json(blp, 409)
+@blp.arguments(NoFieldsSchema, required=False)
+@blp.response(200, OrderAllocatedSchema)
+def allocate(_body: dict[str, Any], number: str) -> dict[str, Any]:
+    """Try again to reserve stock for the backordered and partly allocated lines of an order.
+
+    Only before release (after release a short pick re-allocates by itself); a released,
+    picked, packed, shipped or cancelled order is a 409.
+    """
+    with get_db().write() as session:
+        order = _locked(session, number)
+        _before_release(order, "allocation is retried")
+        allocation = allocate_order(session, order)
+        session.flush()
+        return {**_detail(session, number, fresh=True), "allocation": allocation_out(allocation)}
