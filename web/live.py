@@ -83,4 +83,7 @@ class OverviewNamespace(Namespace):
 
 def init_live(app: Flask, db: Database) -> None:
     """Register the Socket.IO namespaces."""
+    from web.handheld_socket import HandheldNamespace
+
     socketio.on_namespace(OverviewNamespace(app, db))
+    socketio.on_namespace(HandheldNamespace(db))

@@ -49,7 +49,7 @@ def test_a_french_picker_gets_french(live_server, page):
     page.keyboard.type(picker.badge, delay=4)
     page.keyboard.press("Enter")
     page.wait_for_url(re.compile(r".*/handheld$"))
-    assert "Gardez cet écran ouvert" in page.content()
+    assert "Chariot suivant" in page.content()
 
 
 def test_supervisor_overview_is_live(live_server, page):

@@ -1,0 +1,164 @@
+"""The handheld's Socket.IO namespace: snapshot on connect, scans and shorts answered at once.
+
+Events and payloads are documented in docs/handheld-protocol.md.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_socketio import Namespace, emit, join_room
+
+from wms import handheld
+from wms.db import Database
+from wms.errors import WmsError
+from wms.model import ExceptionKind, Role
+
+NAMESPACE = "/handheld"
+_ROLES = {Role.PICKER, Role.SUPERVISOR, Role.ADMIN}
+
+# What each answer says to the picker; params fill the placeholders.
+MESSAGES = {
+    "tote_bound": _l("Tote %(tote)s is tote %(position)s, for order %(order)s."),
+    "location_ok": _l("Location %(location)s confirmed. Scan the item."),
+    "item_ok": _l("Item counted: %(counted)s of %(quantity)s."),
+    "picked": _l("Picked %(quantity)s. Next pick."),
+    "short_reported": _l("Short pick reported: %(missing)s missing. The supervisor is told."),
+    "wrong_location": _l("Wrong location: you scanned %(scanned)s. Go to %(expected)s."),
+    "wrong_item": _l("Wrong item: %(scanned)s. Pick %(expected)s."),
+    "wrong_lot": _l("Wrong lot %(scanned)s. Take lot %(expected)s."),
+    "expired": _l("This unit expired on %(expiry)s. Do not pick it; take another."),
+    "too_many": _l("Too many: only %(quantity)s to pick here."),
+    "wrong_tote": _l("Wrong tote %(scanned)s. Put it in tote %(position)s (%(expected)s)."),
+    "not_a_tote": _l("That is not a tote barcode. Scan the next empty tote."),
+    "tote_already_on_cart": _l("Tote %(tote)s is already on this cart. Scan another tote."),
+    "tote_in_use": _l("Tote %(tote)s is on another cart. Scan an empty tote."),
+    "unreadable": _l("The barcode could not be read. Scan it again or type it in."),
+    "no_batch": _l("You have no cart yet. Press 'Next cart'."),
+    "nothing_to_pick": _l("Nothing to pick right now."),
+    "press_confirm": _l("All units counted: press Confirm."),
+}
+
+
+def message(reason: str, params: dict[str, Any], detail: str = "") -> str:
+    """The answer in the picker's language."""
+    template = MESSAGES.get(reason)
+    if template is None:
+        return detail or _("That did not work. Try again or ask your supervisor.")
+    try:
+        return str(template) % params
+    except (KeyError, TypeError, ValueError):
+        return str(template)
+
+
+class HandheldNamespace(Namespace):
+    """One connection per handheld; each picker in their own room for pushes."""
+
+    def __init__(self, db: Database) -> None:
+        super().__init__(NAMESPACE)
+        self._db = db
+
+    def _allowed(self) -> bool:
+        return bool(current_user.is_authenticated and current_user.role in _ROLES)
+
+    def on_connect(self, auth: Any = None) -> bool:
+        """Refuse anyone not signed in as a picker; send the snapshot at once."""
+        if not self._allowed():
+            return False
+        join_room(f"user:{current_user.id}")
+        emit("snapshot", self._snapshot())
+        return True
+
+    def _snapshot(self) -> dict[str, Any]:
+        with self._db.read() as session:
+            return handheld.snapshot(session, current_user.id)
+
+    def _answer(self, answer: handheld.Answer) -> dict[str, Any]:
+        data = answer.as_dict()
+        data["message"] = message(answer.reason, answer.params, answer.params.get("detail", ""))
+        data["snapshot"] = self._snapshot()
+        return data
+
+    def _refused(self, error: WmsError) -> dict[str, Any]:
+        answer = handheld.Answer(False, error.code, {"detail": error.message})
+        return self._answer(answer)
+
+    def on_take_batch(self, data: Any = None) -> dict[str, Any]:
+        """Give the picker a cart (their own, or the most urgent free one)."""
+        if not self._allowed():
+            return {"ok": False, "reason": "signed_out"}
+        with self._db.write() as session:
+            batch = handheld.take_next_batch(session, current_user.id)
+        return {"ok": batch is not None, "snapshot": self._snapshot()}
+
+    def on_scan(self, data: Any) -> dict[str, Any]:
+        """Check a scan; the answer comes back as the acknowledgement."""
+        if not self._allowed():
+            return {"ok": False, "reason": "signed_out"}
+        try:
+            client_id, raw = str(data["client_id"]), str(data["raw"])
+        except (TypeError, KeyError):
+            return {"ok": False, "reason": "bad_request", "message": _("Bad request.")}
+        scanned_at = _time(data.get("scanned_at"))
+        try:
+            with self._db.write() as session:
+                answer = handheld.handle_scan(
+                    session,
+                    user_id=current_user.id,
+                    client_id=client_id,
+                    raw=raw,
+                    scanned_at=scanned_at,
+                )
+        except WmsError as error:
+            return self._refused(error)
+        return self._answer(answer)
+
+    def on_short(self, data: Any) -> dict[str, Any]:
+        """Report a short pick, damaged units or an empty location."""
+        if not self._allowed():
+            return {"ok": False, "reason": "signed_out"}
+        try:
+            kind = ExceptionKind(data.get("kind", "short_pick"))
+            with self._db.write() as session:
+                answer = handheld.short_pick(
+                    session,
+                    user_id=current_user.id,
+                    client_id=str(data["client_id"]),
+                    task_id=int(data["task_id"]),
+                    found=int(data["found"]),
+                    kind=kind,
+                )
+        except WmsError as error:
+            return self._refused(error)
+        except (TypeError, KeyError, ValueError):
+            return {"ok": False, "reason": "bad_request", "message": _("Bad request.")}
+        return self._answer(answer)
+
+    def on_confirm(self, data: Any) -> dict[str, Any]:
+        """Close a counted pick that has no tote (B2B order picks)."""
+        if not self._allowed():
+            return {"ok": False, "reason": "signed_out"}
+        try:
+            with self._db.write() as session:
+                answer = handheld.confirm_without_tote(
+                    session,
+                    user_id=current_user.id,
+                    client_id=str(data["client_id"]),
+                    task_id=int(data["task_id"]),
+                )
+        except WmsError as error:
+            return self._refused(error)
+        except (TypeError, KeyError, ValueError):
+            return {"ok": False, "reason": "bad_request", "message": _("Bad request.")}
+        return self._answer(answer)
+
+
+def _time(value: Any) -> dt.datetime | None:
+    try:
+        return dt.datetime.fromisoformat(str(value)) if value else None
+    except ValueError:
+        return None
