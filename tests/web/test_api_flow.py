@@ -123,6 +123,10 @@ def test_cancel_gives_the_reserved_stock_back(erp, database):
     text = erp.post("/orders/O-1/cancel", data="reason", content_type="text/plain")
     assert text.status_code == 415
 
+    erp.ok("post", "/orders", order("SO/2030/17", ("MUG", 1)), 201)  # a number with slashes
+    assert erp.ok("post", "/orders/SO/2030/17/cancel")["number"] == "SO/2030/17"
+    assert erp.ok("get", "/orders/SO/2030/17")["status"] == "cancelled"
+
 
 def test_hold_keeps_an_order_out_of_release_until_lifted(erp, boss, database):
     receive(database, "MUG", "A-02-05", 5)

@@ -695,7 +695,8 @@ def short(body: dict[str, Any], task_id: int) -> dict[str, Any]:
     allows (and released at once as new pick work), else backordered; an exception is raised
     for the supervisor either way.
     """
-    with get_db().write() as session:
+    clash = clash_is_conflict("the re-allocated units clashed with another release; try again")
+    with clash, get_db().write() as session:
         result = report_short(
             session,
             task_id,

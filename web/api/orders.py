@@ -555,7 +555,8 @@ def expedite(_body: dict[str, Any], number: str) -> dict[str, Any]:
     An order already released moves its batches to the top. One picked, packed, shipped or
     cancelled is a 409.
     """
-    with get_db().write() as session:
+    clash = clash_is_conflict(f"order {number} clashed with another release; expedite it again")
+    with clash, get_db().write() as session:
         order = _locked(session, number)
         if order.status in DONE_WITH:
             raise Conflict(
