@@ -206,7 +206,9 @@ def _layout_text(cursor: _Cursor, block: TextBlock, fields: Fields) -> None:
         raise LabelDataError(f"{cursor.template.name}: missing field(s) {missing}")
     # Parts share one line, three spaces apart; a plain text may spread over several lines.
     text = "   ".join(clean_text(part) for part in filled) if block.parts else filled[0]
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    # Only "\n" separates lines: other line breaks (CR, GS, ...) are control characters in
+    # field data and become spaces like the rest.
+    lines = [line.strip() for line in text.split("\n") if line.strip()]
     if len(lines) > block.lines:
         # Extra address lines are kept on the last line rather than silently dropped.
         lines = [*lines[: block.lines - 1], ", ".join(lines[block.lines - 1 :])]
@@ -313,7 +315,7 @@ SHIPPING = Template(
         TextBlock("${ship_to_address}", "medium", lines=4, optional=True),
         Gs1BarcodeBlock((("420", "ship_to_postal_code"),), height=90, optional=True),
         RuleBlock(),
-        TextBlock("${carrier} ${service}", "large"),
+        TextBlock(parts=("${carrier}", "${service}"), size="large"),
         TextBlock("TRACKING", "small", optional=True),
         BarcodeBlock("tracking_number", height=130, module=3, optional=True),
         RuleBlock(),

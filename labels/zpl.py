@@ -74,7 +74,7 @@ def _rule(item: RuleItem) -> str:
     return f"^FO{item.x},{item.y}^GB{item.width},{item.thickness},{item.thickness}^FS"
 
 
-def drawing_to_zpl(drawing: Drawing, copies: int = 1) -> str:
+def drawing_to_zpl(drawing: Drawing) -> str:
     """One ZPL format (``^XA``...``^XZ``) for ``drawing``; UTF-8 text via ``^CI28``."""
     lines = [
         "^XA",
@@ -90,15 +90,13 @@ def drawing_to_zpl(drawing: Drawing, copies: int = 1) -> str:
             lines.append(_barcode(item))
         else:
             lines.append(_rule(item))
-    if copies > 1:
-        lines.append(f"^PQ{copies}")
     lines.append("^XZ")
     return "\n".join(lines) + "\n"
 
 
-def template_zpl(template: Template, fields: Fields, copies: int = 1) -> str:
+def template_zpl(template: Template, fields: Fields) -> str:
     """ZPL for ``fields`` laid out on ``template``."""
-    return drawing_to_zpl(layout(template, fields), copies)
+    return drawing_to_zpl(layout(template, fields))
 
 
 def label_drawing(document: LabelDocument, registry: TemplateRegistry | None = None) -> Drawing:
@@ -113,6 +111,10 @@ def label_zpl(document: LabelDocument, registry: TemplateRegistry | None = None)
     return drawing_to_zpl(label_drawing(document, registry))
 
 
-def job_bytes(formats: Iterable[str]) -> bytes:
-    """Formats joined into one print job, encoded as the ``^CI28`` the formats declare."""
-    return "".join(formats).encode("utf-8")
+def job_bytes(formats: Iterable[str], copies: int = 1) -> bytes:
+    """Formats joined into one print job, encoded as the ``^CI28`` the formats declare.
+
+    Copies repeat the format rather than use ``^PQ``, so a preview rendered from the job shows
+    every label that will come out of the printer.
+    """
+    return ("".join(formats) * copies).encode("utf-8")
