@@ -101,6 +101,23 @@ def test_a_refused_order_reserves_nothing(erp, database):
     assert erp.get("/orders/BAD").status_code == 404
 
 
+def test_orders_arriving_at_once_never_reserve_more_than_is_there(app, erp, database):
+    from concurrent.futures import ThreadPoolExecutor
+
+    receive(database, "MUG", "A-01-01", 2)
+    receive(database, "MUG", "A-02-03", 2)
+
+    def send(n: int) -> str:
+        client = FlowClient(app.test_client(), erp.token)
+        answer = client.ok("post", "/orders", order(f"RUSH-{n}", ("MUG", 1)), 201)
+        return str(answer["allocation"]["status"])
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        statuses = sorted(pool.map(send, range(6)))
+    assert statuses == ["allocated"] * 4 + ["backordered"] * 2
+    assert stock_at(erp, "MUG") == {"A-01-01": (2, 2), "A-02-03": (2, 2)}
+
+
 # --- changes ------------------------------------------------------------------------------
 
 
