@@ -232,3 +232,39 @@ class ItemLabel:
 
 
 LabelDocument = ShippingLabel | LogisticLabel | LocationLabel | ToteLabel | ItemLabel
+
+
+@dataclass(frozen=True)
+class PackingListLine:
+    """One order line as packed: what, how many, which lot and which carton."""
+
+    sku: str
+    description: str
+    quantity: int
+    gtin: str | None = None
+    lot: str = ""
+    carton: int | None = None
+
+
+@dataclass(frozen=True)
+class Carton:
+    """One packed carton (or pallet): its number in the order, SSCC, weight and tracking."""
+
+    number: int
+    sscc: str | None = None
+    weight_kg: Decimal | None = None
+    tracking_number: str = ""
+
+
+@dataclass(frozen=True)
+class PackingList:
+    """The A4 packing list that travels with an order."""
+
+    order_number: str
+    ship_to: Address
+    lines: tuple[PackingListLine, ...]
+    cartons: tuple[Carton, ...] = ()
+    ship_from: Address | None = None
+    purchase_order: str = ""
+    packed_on: date | None = None
+    notes: str = ""
