@@ -203,6 +203,25 @@ def _candidates_for(session: Session, item_ids: set[int]) -> dict[int, list[Stoc
     return found
 
 
+def _items_on_hand(session: Session, item_ids: set[int]) -> set[int]:
+    """Items with any stock in allocatable locations, free or not."""
+    found: set[int] = set()
+    for chunk in _chunks(sorted(item_ids)):
+        found.update(
+            session.scalars(
+                select(Stock.item_id)
+                .join(Location, Stock.location_id == Location.id)
+                .where(
+                    Stock.item_id.in_(chunk),
+                    Stock.on_hand > 0,
+                    Location.type.in_(ALLOCATABLE),
+                )
+                .distinct()
+            )
+        )
+    return found
+
+
 def _chunks(values: list[int], size: int = 2000) -> list[list[int]]:
     return [values[i : i + size] for i in range(0, len(values), size)]
 
@@ -229,6 +248,7 @@ def allocate_orders(
     skus = dict(session.execute(select(Item.id, Item.sku).where(Item.id.in_(item_ids))).all())
     stock = _candidates_for(session, item_ids)
     free = {c.stock_id: c.available for candidates in stock.values() for c in candidates}
+    stocked = _items_on_hand(session, item_ids)
     answers = []
     with session.no_autoflush:
         for order in orders:
@@ -237,6 +257,8 @@ def allocate_orders(
                 plan = _allocate_from_memory(
                     session, order, line, rules[line.item_id], stock[line.item_id], free, today
                 )
+                if plan.reason is Shortage.NO_STOCK and line.item_id in stocked:
+                    plan = replace(plan, reason=Shortage.NOT_ENOUGH)  # there, but all taken
                 status = _line_status(line)
                 results.append(
                     LineAllocation(

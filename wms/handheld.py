@@ -465,3 +465,37 @@ def short_pick(
         ),
     )
     return answer
+
+
+def reassign_batch(session: Session, code: str, picker_id: int | None) -> list[int]:
+    """Give a batch to another picker (or back to the pool); return whose screens changed."""
+    batch = session.scalar(select(PickBatch).where(PickBatch.code == code))
+    if batch is None:
+        raise NotFound(f"batch {code!r} does not exist", batch=code)
+    if batch.status in (BatchStatus.DONE, BatchStatus.CANCELLED):
+        raise Conflict(f"batch {code} is already {batch.status.value}", batch=code)
+    if picker_id is not None:
+        busy = current_batch(session, picker_id)
+        if busy is not None and busy.id != batch.id:
+            raise Conflict(
+                f"that picker is working on batch {busy.code}; finish or reassign it first",
+                batch=busy.code,
+            )
+    before = batch.picker_id
+    batch.picker_id = picker_id
+    if picker_id is None:
+        batch.status = BatchStatus.OPEN if batch.started_at is None else BatchStatus.IN_PROGRESS
+    elif batch.status is BatchStatus.OPEN:
+        batch.status = BatchStatus.ASSIGNED
+    return [user for user in (before, picker_id) if user is not None]
+
+
+def pickers_of_orders(session: Session, order_ids: list[int]) -> list[int]:
+    """The pickers whose carts hold any of these orders (their screens must refresh)."""
+    rows = session.scalars(
+        select(PickBatch.picker_id)
+        .join(BatchOrder, BatchOrder.batch_id == PickBatch.id)
+        .where(BatchOrder.order_id.in_(order_ids), PickBatch.picker_id.is_not(None))
+        .distinct()
+    )
+    return [int(user) for user in rows if user is not None]

@@ -9,13 +9,14 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from picking.allocation import Shortage
-from wms.allocation import SHORTAGE_TEXT, allocate_line, release_reservations
+from wms.allocation import SHORTAGE_TEXT, allocate_line, allocate_order, release_reservations
 from wms.db import ledger
 from wms.db.schema import (
     FloorException,
     Location,
     Order,
     OrderLine,
+    PickBatch,
     PickTask,
     ReplenishmentTask,
     Reservation,
@@ -411,11 +412,27 @@ def cancel_order(session: Session, order: Order, *, reason: str = "") -> int:
             f"order {order.number} is {order.status.value} and can no longer be cancelled",
             number=order.number,
         )
-    cancelled = session.execute(
-        update(PickTask)
-        .where(PickTask.order_id == order.id, PickTask.status == TaskStatus.OPEN)
-        .values(status=TaskStatus.CANCELLED)
-    )
+    open_tasks = session.scalars(
+        select(PickTask).where(PickTask.order_id == order.id, PickTask.status == TaskStatus.OPEN)
+    ).all()
+    # A replenishment that was to carry these picks' reservations now carries fewer.
+    for task in open_tasks:
+        if task.waits_for_id is None:
+            continue
+        move = session.get_one(ReplenishmentTask, task.waits_for_id)
+        if move.status is TaskStatus.OPEN:
+            carried = min(move.carries_reserved, task.quantity - task.picked_quantity)
+            move.carries_reserved -= carried
+            move.quantity -= carried
+            if move.quantity <= 0:
+                move.quantity = carried or 1  # keep the row valid; it is cancelled anyway
+                move.status = TaskStatus.CANCELLED
+    batches = {task.batch_id for task in open_tasks}
+    for task in open_tasks:
+        task.status = TaskStatus.CANCELLED
+    session.flush()
+    for batch_id in batches:
+        _close_batch_if_empty(session, batch_id)
     freed = release_reservations(session, order)
     picked = sum(line.picked_quantity for line in order.lines)
     detail = reason or "cancelled"
@@ -423,8 +440,18 @@ def cancel_order(session: Session, order: Order, *, reason: str = "") -> int:
         # Units already in a tote must go back to stock: the supervisor sees it.
         detail += f"; {picked} unit(s) already picked must be put back"
     set_status(session, order, OrderStatus.CANCELLED, detail[:200])
-    del cancelled
     return freed
+
+
+def _close_batch_if_empty(session: Session, batch_id: int) -> None:
+    """A batch left with no open task is done (or cancelled if nothing was picked from it)."""
+    batch = session.get_one(PickBatch, batch_id)
+    statuses = set(session.scalars(select(PickTask.status).where(PickTask.batch_id == batch_id)))
+    if TaskStatus.OPEN in statuses or batch.status in (BatchStatus.DONE, BatchStatus.CANCELLED):
+        return
+    picked = bool(statuses & {TaskStatus.DONE, TaskStatus.SHORT})
+    batch.status = BatchStatus.DONE if picked else BatchStatus.CANCELLED
+    batch.completed_at = dt.datetime.now(dt.UTC)
 
 
 def change_line_quantity(
@@ -454,5 +481,6 @@ def change_line_quantity(
     session.refresh(line)
     line.quantity = quantity
     session.flush()
-    allocate_line(session, order, line, today=today or dt.date.today())
+    # Allocating the whole order again allocates this line and settles the order's status.
+    allocate_order(session, order, today=today)
     return line

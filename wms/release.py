@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -125,7 +126,7 @@ def plan_waves(session: Session, *, now: dt.datetime | None = None) -> list[Wave
     stamp = now.strftime("%Y%m%d-%H%M%S")
     taken = set(session.scalars(select(Wave.code).where(Wave.code.like(f"W{stamp}-%"))))
     for index, key in enumerate(
-        sorted(groups, key=lambda k: (k[0] or FAR_FUTURE, -k[2], k[1])), start=1
+        sorted(groups, key=lambda k: (_aware(k[0]) or FAR_FUTURE, -k[2], k[1])), start=1
     ):
         cut_off, carrier, priority = key
         code = f"W{stamp}-{index:03d}"
@@ -409,7 +410,7 @@ def release_orders(
     for pick in picks:
         by_zone[pick.zone_id].append(pick)
     pending: list[tuple[int, Zone, TaskKind, _Trip]] = []
-    sequence = _next_batch_number(session)
+    sequence = 0
     for zone_id, zone_picks in sorted(by_zone.items()):
         zone = session.get_one(Zone, zone_id)
         geometry = zone_layout(session, zone_id, options.one_way_aisles.get(zone.code))
@@ -517,11 +518,11 @@ def _store_batches(
 ) -> tuple[list[str], int, float]:
     """Write the batches, their orders' tote positions and their tasks, in bulk."""
     batch_rows: list[dict[str, object]] = []
-    for number, zone, _task_kind, (kind, ordered, length, method) in pending:
+    for _number, zone, _task_kind, (kind, ordered, length, method) in pending:
         orders = {pick.order.id: pick.order for pick, _s, _t, _d in ordered}
         batch_rows.append(
             {
-                "code": f"B{number:06d}",
+                "code": f"new-{uuid.uuid4().hex}",
                 "kind": kind,
                 "status": BatchStatus.OPEN,
                 "wave_id": wave.id if wave else None,
@@ -536,11 +537,17 @@ def _store_batches(
         )
     if not batch_rows:
         return [], 0, 0.0
-    # One multi-row INSERT ... RETURNING, ids in the order the rows were given.
+    # One multi-row INSERT ... RETURNING, ids in the order the rows were given. Codes come
+    # from the ids, so two releases at once can never pick the same code.
     batch_ids = list(
         session.scalars(
             insert(PickBatch).returning(PickBatch.id, sort_by_parameter_order=True), batch_rows
         )
+    )
+    codes = [f"B{batch_id:06d}" for batch_id in batch_ids]
+    session.execute(
+        update(PickBatch),  # ORM bulk update by primary key
+        [{"id": i, "code": c} for i, c in zip(batch_ids, codes, strict=True)],
     )
     tote_rows: list[dict[str, object]] = []
     task_rows: list[dict[str, object]] = []
@@ -583,13 +590,8 @@ def _store_batches(
         session.execute(insert(BatchOrder), tote_rows)
     if task_rows:
         session.execute(insert(PickTask), task_rows)
-    codes = [str(row["code"]) for row in batch_rows]
     length = sum(trip[2] for _n, _z, _k, trip in pending)
     return codes, len(task_rows), length
-
-
-def _next_batch_number(session: Session) -> int:
-    return int(session.scalar(select(func.count()).select_from(PickBatch)) or 0)
 
 
 def _mark_released(
@@ -649,6 +651,8 @@ def hold_order(session: Session, order: Order, held: bool = True) -> None:
             number=order.number,
         )
     order.held = held
+    if held:
+        order.wave_id = None  # out of its planned wave; planned again when the hold is lifted
     set_status(session, order, order.status, "held" if held else "hold lifted")
 
 
@@ -656,6 +660,11 @@ def expedite_order(
     session: Session, order: Order, *, options: ReleaseOptions | None = None
 ) -> ReleaseResult:
     """Put an order first: top priority, and released at once on its own if it can be."""
+    if order.status in (OrderStatus.PACKED, OrderStatus.SHIPPED, OrderStatus.CANCELLED):
+        raise Conflict(
+            f"order {order.number} is {order.status.value}; there is nothing left to expedite",
+            number=order.number,
+        )
     order.priority = EXPEDITE_PRIORITY
     order.held = False
     set_status(session, order, order.status, "expedited")

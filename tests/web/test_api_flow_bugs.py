@@ -1,4 +1,4 @@
-"""Known faults of the order-flow use cases (wms/), found through the API; xfail until fixed."""
+"""Order-flow faults once found through the API, kept as regression tests."""
 
 from __future__ import annotations
 
@@ -32,11 +32,6 @@ def boss(app: Flask, database: Database, erp: FlowClient) -> FlowClient:
     return client_for(app, database, Role.SUPERVISOR)
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="wms.release.plan_waves sorts cut-offs against the aware FAR_FUTURE; SQLite hands "
-    "back naive cut-offs, so orders with and without a cut-off make planning fail (500)",
-)
 def test_orders_with_and_without_a_cut_off_can_be_planned_together(erp, boss, database):
     receive(database, "MUG", "A-01-01", 5)
     erp.ok("post", "/orders", order("O-1", ("MUG", 1), cut_off="2030-05-01T16:00:00Z"), 201)
@@ -45,12 +40,6 @@ def test_orders_with_and_without_a_cut_off_can_be_planned_together(erp, boss, da
     assert [wave["orders"] for wave in waves] == [1, 1]
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="an order held after its wave was planned keeps that wave's id: release_wave leaves "
-    "it out, and plan_waves and release_continuous skip orders that have a wave, so once the "
-    "hold is lifted it is never released (only an expedite frees it)",
-)
 def test_an_order_held_while_its_wave_is_planned_is_released_after_the_hold(erp, boss, database):
     receive(database, "MUG", "A-01-01", 5)
     erp.ok("post", "/orders", order("O-1", ("MUG", 1)), 201)
@@ -64,13 +53,6 @@ def test_an_order_held_while_its_wave_is_planned_is_released_after_the_hold(erp,
     assert [w["orders"] for w in replanned] == [1] or continuous["orders"] == 1
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="cancel_order releases the reservation a pick-waiting replenishment carries but "
-    "leaves the replenishment open with carries_reserved: completing it then fails on "
-    "'reserved >= carried' (409 insufficient stock), or, when the reserve location holds "
-    "other orders' reservations, consumes theirs and holds units at the face for nobody",
-)
 def test_cancelling_an_order_leaves_no_replenishment_that_cannot_be_completed(erp, boss, database):
     receive(database, "BOWL", "A-01-04", 1)
     receive(database, "BOWL", "R-01-02", 10)
@@ -85,11 +67,6 @@ def test_cancelling_an_order_leaves_no_replenishment_that_cannot_be_completed(er
     assert [row["reserved"] for row in stock] == [0] * len(stock)
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="cancel_order cancels the open pick tasks but not the batches left without any: "
-    "they stay 'open', and wms.handheld.take_next_batch hands such an empty cart to a picker",
-)
 def test_a_batch_whose_orders_are_all_cancelled_is_not_left_open(erp, boss, database):
     receive(database, "MUG", "A-01-01", 5)
     erp.ok("post", "/orders", order("O-1", ("MUG", 2)), 201)
@@ -100,12 +77,6 @@ def test_a_batch_whose_orders_are_all_cancelled_is_not_left_open(erp, boss, data
     assert batch["status"] != "open"
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="when every unit on hand is reserved, allocation's candidates (on_hand > reserved) "
-    "are empty and the line's reason is 'no stock of this item in the warehouse', "
-    "although there is stock, only none free ('not enough free stock')",
-)
 def test_stock_that_is_all_reserved_is_reported_as_not_free_rather_than_absent(erp, database):
     receive(database, "MUG", "A-01-01", 5)
     erp.ok("post", "/orders", order("O-1", ("MUG", 5)), 201)
@@ -113,12 +84,6 @@ def test_stock_that_is_all_reserved_is_reported_as_not_free_rather_than_absent(e
     assert second["allocation"]["lines"][0]["reason"] == "not enough free stock"
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="wms.picks.change_line_quantity re-allocates the line but never updates the order's "
-    "status: an allocated order whose line grows past the stock stays 'allocated' "
-    "(the API's PATCH re-runs allocate_order to set it right)",
-)
 def test_changing_a_line_updates_the_order_status(erp, database):
     receive(database, "MUG", "A-01-01", 5)
     erp.ok("post", "/orders", order("O-1", ("MUG", 1)), 201)
@@ -128,11 +93,6 @@ def test_changing_a_line_updates_the_order_status(erp, database):
         assert changed.status.value == "partly_allocated"
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="wms.release.expedite_order accepts a cancelled (or shipped) order: it raises the "
-    "priority and writes an 'expedited' step into its history (the API refuses with a 409)",
-)
 def test_a_cancelled_order_cannot_be_expedited(erp, database):
     erp.ok("post", "/orders", order("O-1", ("MUG", 1)), 201)
     with database.write() as session:
@@ -141,12 +101,6 @@ def test_a_cancelled_order_cannot_be_expedited(erp, database):
         expedite_order(session, order_by_number(session, "O-1"))
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="batch codes are 'B' + (count of batches + 1): two releases at once on PostgreSQL "
-    "pick the same code and the second fails on the unique key (the API answers 409 'clashed', "
-    "try again); SQLite serialises writers and is not affected",
-)
 def test_two_releases_at_once_make_distinct_batches(erp, database):
     receive(database, "MUG", "A-01-01", 10)
     erp.ok("post", "/orders", order("R-1", ("MUG", 1)), 201)
