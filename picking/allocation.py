@@ -153,26 +153,36 @@ def plan_allocation(
     left = {c.stock_id: c.available for c in stock}
     remaining = demand.quantity
     takes: list[Take] = []
-    if demand.bulk:
-        for pack, unit in (
-            (demand.pallet_quantity, HandlingUnit.PALLET),
-            (demand.case_quantity, HandlingUnit.CASE),
-        ):
-            whole, remaining = _take_whole(remaining, pack, unit, stock, left)
-            takes.extend(whole)
-    # Eaches: locations that keep eaches first, then break cases or pallets if need be;
-    # for dated items FEFO order wins over that, so an older lot is never left behind.
-    each_order = (
-        stock if demand.dated else sorted(stock, key=lambda c: c.unit is not HandlingUnit.EACH)
-    )
-    for candidate in each_order:
+    # Dated items: FEFO decides, lot by lot (by expiry); whole packs are preferred only among
+    # stock of the same expiry, so an earlier lot is never left behind for a later one.
+    groups: list[list[StockCandidate]] = []
+    if demand.dated:
+        for candidate in stock:
+            if groups and groups[-1][0].expiry == candidate.expiry:
+                groups[-1].append(candidate)
+            else:
+                groups.append([candidate])
+    else:
+        groups = [stock]
+    for group in groups:
         if remaining == 0:
             break
-        quantity = min(remaining, left[candidate.stock_id])
-        if quantity:
-            takes.append(Take(candidate.stock_id, quantity, HandlingUnit.EACH))
-            left[candidate.stock_id] -= quantity
-            remaining -= quantity
+        if demand.bulk:
+            for pack, unit in (
+                (demand.pallet_quantity, HandlingUnit.PALLET),
+                (demand.case_quantity, HandlingUnit.CASE),
+            ):
+                whole, remaining = _take_whole(remaining, pack, unit, group, left)
+                takes.extend(whole)
+        # Eaches: locations that keep eaches first, then break cases or pallets if need be.
+        for candidate in sorted(group, key=lambda c: c.unit is not HandlingUnit.EACH):
+            if remaining == 0:
+                break
+            quantity = min(remaining, left[candidate.stock_id])
+            if quantity:
+                takes.append(Take(candidate.stock_id, quantity, HandlingUnit.EACH))
+                left[candidate.stock_id] -= quantity
+                remaining -= quantity
     return AllocationPlan(
         tuple(_merge(takes)), remaining, Shortage.NOT_ENOUGH if remaining else Shortage.NONE
     )

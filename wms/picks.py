@@ -38,6 +38,7 @@ from wms.orders import set_status
 from wms.release import ReleaseOptions, ReleaseResult, release_orders
 
 CLOSED = (TaskStatus.DONE, TaskStatus.SHORT, TaskStatus.CANCELLED)
+BELOW_MIN = "below_min"
 
 
 @dataclass(frozen=True, slots=True)
@@ -336,6 +337,8 @@ def check_replenishment(
     quantity = min(wanted, source.on_hand - source.reserved)
     if quantity <= 0:
         return None
+    # Hold the units at the source so that no allocation takes them before the move is done.
+    ledger.hold(session, source.id, quantity)
     task = ReplenishmentTask(
         status=TaskStatus.OPEN,
         item_id=item_id,
@@ -344,7 +347,7 @@ def check_replenishment(
         to_location_id=location_id,
         quantity=quantity,
         carries_reserved=0,
-        reason="below_min",
+        reason=BELOW_MIN,
         priority=0,
         created_at=now or dt.datetime.now(dt.UTC),
     )
@@ -380,7 +383,8 @@ def complete_replenishment(
             to_location_id=task.to_location_id,
             lot=task.lot,
             reason=f"replenishment {task.id}",
-            consume_reserved=task.carries_reserved,
+            # Reserved at the source: the picks it carries, or (below minimum) the whole move.
+            consume_reserved=task.quantity if task.reason == BELOW_MIN else task.carries_reserved,
         ),
         expiry=source.expiry,
         user_id=user_id,

@@ -184,8 +184,8 @@ def release_continuous(
     slows the release instead of letting totes pile up.
     """
     now = now or dt.datetime.now(dt.UTC)
-    station_load = _pack_station_load(session)
-    station_room = sum(max(0, pack_station_wip_limit - load) for _s, load in station_load)
+    station_load = _pack_station_load(session, pack_station_wip_limit)
+    station_room = sum(max(0, (limit or 0) - load) for _s, load, limit in station_load)
     if station_load and station_room <= 0:
         return ReleaseResult(0, (), 0, 0, 0.0)
     zone_room = {
@@ -200,10 +200,11 @@ def release_continuous(
     ).all()
     chosen: list[Order] = []
     budget = station_room if station_load else max_orders
+    faces: dict[int, Location | None] = {}
     for order in candidates:
         if len(chosen) >= min(max_orders, budget):
             break
-        needs = _tasks_per_zone(session, order)
+        needs = _tasks_per_zone(session, order, faces)
         if all(zone_room.get(zone_id, zone_wip_limit) >= n for zone_id, n in needs.items()):
             for zone_id, n in needs.items():
                 zone_room[zone_id] = zone_room.get(zone_id, zone_wip_limit) - n
@@ -211,7 +212,8 @@ def release_continuous(
     if not chosen:
         return ReleaseResult(0, (), 0, 0, 0.0)
     wave = Wave(
-        code=f"C{now.strftime('%Y%m%d-%H%M%S-%f')}",
+        # Random tail: two continuous releases at the same instant still get distinct codes.
+        code=f"C{now.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:8]}",
         status=WaveStatus.PLANNED,
         created_at=now,
         priority=max(o.priority for o in chosen),
@@ -240,9 +242,12 @@ def _zone_load(session: Session) -> list[tuple[int, int | None, int]]:
     ]
 
 
-def _pack_station_load(session: Session) -> list[tuple[int, int]]:
-    stations = session.scalars(
-        select(Location.id).where(Location.type == LocationType.PACK_STATION)
+def _pack_station_load(
+    session: Session, default_limit: int | None = None
+) -> list[tuple[int, int, int | None]]:
+    """Each pack station, the released orders waiting for it, and its own WIP limit."""
+    stations = session.execute(
+        select(Location.id, Location.wip_limit).where(Location.type == LocationType.PACK_STATION)
     ).all()
     waiting = dict(
         session.execute(
@@ -254,13 +259,19 @@ def _pack_station_load(session: Session) -> list[tuple[int, int]]:
             .group_by(Order.pack_station_id)
         ).all()
     )
-    return [(station, int(waiting.get(station, 0))) for station in stations]
+    return [
+        (station, int(waiting.get(station, 0)), limit or default_limit)
+        for station, limit in stations
+    ]
 
 
-def _tasks_per_zone(session: Session, order: Order) -> dict[int, int]:
+def _tasks_per_zone(
+    session: Session, order: Order, faces: dict[int, Location | None]
+) -> dict[int, int]:
+    """Pick tasks the order will add per zone (eaches in reserve are picked at the face)."""
     line_ids = [line.id for line in order.lines]
     rows = session.execute(
-        select(Location.zone_id, func.count())
+        select(Location.zone_id, Location.type, Reservation.unit, Stock.item_id)
         .select_from(Reservation)
         .join(Stock, Reservation.stock_id == Stock.id)
         .join(Location, Stock.location_id == Location.id)
@@ -268,9 +279,17 @@ def _tasks_per_zone(session: Session, order: Order) -> dict[int, int]:
             Reservation.order_line_id.in_(line_ids),
             Reservation.status == ReservationStatus.OPEN,
         )
-        .group_by(Location.zone_id)
     ).all()
-    return {zone_id: int(n) for zone_id, n in rows}
+    needs: dict[int, int] = defaultdict(int)
+    for zone_id, location_type, unit, item_id in rows:
+        if location_type is LocationType.RESERVE and unit is HandlingUnit.EACH:
+            if item_id not in faces:
+                faces[item_id] = _pick_face_for(session, item_id)
+            face = faces[item_id]
+            if face is not None:
+                zone_id = face.zone_id
+        needs[zone_id] += 1
+    return dict(needs)
 
 
 @dataclass
@@ -601,14 +620,16 @@ def _mark_released(
     releasing = [order for order in orders if order.status in RELEASABLE]
     if not releasing:
         return
-    stations = dict(_pack_station_load(session))
+    stations = _pack_station_load(session)
+    load = {station: n for station, n, _limit in stations}
+    limits = {station: limit for station, _n, limit in stations}
     by_station: dict[int | None, list[int]] = defaultdict(list)
     for order in releasing:
         station = order.pack_station_id
-        if station is None and stations:
-            # Spread orders over the stations, the least loaded first.
-            station = min(stations, key=lambda s: (stations[s], s))
-            stations[station] += 1
+        if station is None and load:
+            # The station with the most room under its own limit, then the least loaded.
+            station = min(load, key=lambda s: (load[s] - (limits[s] or 10**9), load[s], s))
+            load[station] += 1
         by_station[station].append(order.id)
     for station, ids in by_station.items():
         for chunk in (ids[i : i + 2000] for i in range(0, len(ids), 2000)):

@@ -319,12 +319,6 @@ def test_property_is_deterministic_and_ignores_candidate_order():
         assert plan_allocation(demand, stock, TODAY) == plan_allocation(demand, shuffled, TODAY)
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="for a dated item on a B2B line, _take_whole takes whole cases in FEFO order "
-    "among case locations only, before the FEFO eaches pass: cases of a later lot are "
-    "taken while an earlier-expiring lot at an each location is left behind",
-)
 def test_dated_b2b_line_never_leaves_an_earlier_lot_for_cases_of_a_later_one():
     stock = [
         cand(1, 100, unit=EACH, expiry_in=10),

@@ -91,9 +91,7 @@ def test_a_whole_cluster_batch_is_picked_by_scans(floor):
         assert refused == picks  # every wrong scan is in the log for the KPIs
         statuses = set(
             session.scalars(
-                select(Order.status).where(
-                    Order.number.in_([t["order"] for t in tote_list])
-                )
+                select(Order.status).where(Order.number.in_([t["order"] for t in tote_list]))
             )
         )
         assert statuses <= {OrderStatus.PICKED, OrderStatus.PICKING}

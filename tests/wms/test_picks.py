@@ -446,13 +446,6 @@ def test_cancel_after_a_pick_cancels_the_open_tasks_and_frees_the_rest(database,
         confirm_pick(s, pen.id, 3, now=NOW)
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="cancel_order releases the reservations and cancels the pick tasks but leaves "
-    "their pick_waiting replenishment open with carries_reserved; completing it then "
-    "consumes another order's reservation at the reserve location and holds the cancelled "
-    "units at the pick face (reserved no longer equals open reservations on either row)",
-)
 def test_cancelling_an_order_whose_pick_waits_for_replenishment_keeps_reserved_right(
     database, site
 ):
@@ -508,12 +501,6 @@ def test_order_history_has_every_step_in_time_order(database, site):
     assert moments == sorted(moments)
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="cancel_order cancels the order's open tasks by a bulk UPDATE but never "
-    "re-checks their batches: a cart whose other orders are all picked stays in_progress "
-    "with no open task (only _after_task, run on a pick or short, closes a batch)",
-)
 def test_cancelling_the_last_open_order_of_a_cart_closes_the_cart(database, site):
     with database.write() as s:
         put_stock(s, site, "MUG", "A1-01", 10)
@@ -532,12 +519,6 @@ def test_cancelling_the_last_open_order_of_a_cart_closes_the_cart(database, site
         assert s.get_one(PickBatch, task.batch_id).status is BatchStatus.DONE
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="a below_min replenishment does not hold its units at the reserve location "
-    "(carries_reserved 0, nothing reserved): an allocation can take them meanwhile, and "
-    "complete_replenishment then raises InsufficientStock, leaving the task open for good",
-)
 def test_a_below_min_replenishment_can_still_be_done_after_new_allocations(database, site):
     with database.write() as s:
         set_replenishment(s, site, "A1-01", 5, 20)

@@ -233,16 +233,7 @@ def test_plan_waves_groups_by_cut_off_carrier_and_priority(database, site):
         assert late[0].code not in codes
 
 
-def test_orders_without_cut_off_go_in_the_last_wave(database, site, request):
-    if database.dialect == "sqlite":
-        request.applymarker(
-            pytest.mark.xfail(
-                strict=False,
-                reason="plan_waves sorts wave keys by (cut_off or FAR_FUTURE): SQLite hands "
-                "cut-offs back naive and FAR_FUTURE is aware, so a mix of orders with and "
-                "without a cut-off raises TypeError (naive vs aware comparison)",
-            )
-        )
+def test_orders_without_cut_off_go_in_the_last_wave(database, site):
     with database.write() as s:
         stock_plain_items(s, site)
         new_order(s, "NC-1", [("ITEM-01", 1)], carrier="DHL")
@@ -490,12 +481,6 @@ def test_an_order_held_after_wave_planning_stays_out_of_the_wave(database, site)
         assert tasks_of(s, "H-3") == []
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="an order held after plan_waves keeps wave_id of the wave that was released "
-    "without it; once the hold is lifted neither plan_waves nor release_continuous "
-    "(both select wave_id IS NULL) nor release_wave (wave already released) can release it",
-)
 def test_an_order_held_out_of_a_released_wave_is_released_once_the_hold_is_lifted(database, site):
     with database.write() as s:
         stock_plain_items(s, site)
@@ -659,12 +644,6 @@ def test_continuous_release_respects_the_pack_station_limit(database, site):
         _check_released(s, {"Q-3"})
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="release_continuous ignores the pack station's own Location.wip_limit: the room "
-    "is pack_station_wip_limit times the number of stations, and release_orders sends "
-    "orders to the least loaded station whatever its limit",
-)
 def test_a_pack_station_own_wip_limit_is_respected(database, site):
     with database.write() as s:
         _one_line_orders(s, site, 6)
@@ -679,12 +658,6 @@ def test_a_pack_station_own_wip_limit_is_respected(database, site):
     assert waiting == {site.loc["PACK-1"]: 1, site.loc["PACK-2"]: 2}
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="release_continuous counts an order's tasks in the zone of its reservations' "
-    "stock (reserve), but a B2C pick from reserve becomes a replenishment and a pick task "
-    "at the pick face, so the pick-face zone's WIP limit is exceeded",
-)
 def test_zone_wip_limit_counts_picks_that_wait_for_replenishment_in_the_pick_face_zone(
     database, site
 ):
@@ -705,12 +678,6 @@ def test_zone_wip_limit_counts_picks_that_wait_for_replenishment_in_the_pick_fac
     assert len(in_a) <= 2
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="release_continuous names its wave C<now to the microsecond> without checking "
-    "for a taken code (plan_waves does): two releases at the same moment, e.g. from a "
-    "scheduler passing its tick, fail with IntegrityError on uq_wave_code",
-)
 def test_two_continuous_releases_at_the_same_moment(database, site):
     with database.write() as s:
         _one_line_orders(s, site, 2)
