@@ -9,6 +9,7 @@ reports a vanished port through several exception types; they become one typed
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from dataclasses import dataclass
 from types import TracebackType
@@ -53,8 +54,15 @@ def open_serial(
             # Two drivers on one RS-485 adapter would garble each other's frames.
             exclusive=True,
         )
-        port.open()
     except (OSError, ValueError) as exc:  # SerialException is an OSError
+        raise TransportOpenError(url, f"cannot open: {exc}") from exc
+    try:
+        port.open()
+    except (OSError, ValueError) as exc:
+        # open() can fail after the socket/fd exists (socket:// flushes input on connect and
+        # a peer that resets right away makes that raise): close it or it leaks.
+        with contextlib.suppress(Exception):
+            port.close()
         raise TransportOpenError(url, f"cannot open: {exc}") from exc
     return port
 
