@@ -107,3 +107,43 @@ def test_a_picker_picks_with_wedge_scans_and_loses_nothing_offline(live_server, 
     finally:
         db.dispose()
     context.close()
+
+
+def test_a_supervisor_reassigning_the_cart_reaches_the_handheld_live(live_server, browser):
+    picker = next(x for x in DEMO_LOGINS if x.role == Role.PICKER and x.username == "picker4")
+    boss = next(x for x in DEMO_LOGINS if x.role == Role.SUPERVISOR)
+    handheld = browser.new_context(viewport={"width": 360, "height": 740})
+    page = handheld.new_page()
+    page.goto(f"{live_server.url}/badge")
+    _wedge(page, picker.badge)
+    page.wait_for_url(re.compile(r".*/handheld$"))
+    page.locator("#conn.live-on").wait_for()
+    page.click("#take")
+    page.wait_for_function("document.getElementById('app').dataset.state !== 'idle'")
+    code = page.locator("#batch-code").inner_text()
+    assert code.startswith("B")
+
+    office = browser.new_context()
+    desk = office.new_page()
+    desk.goto(f"{live_server.url}/login")
+    desk.fill("#username", boss.username)
+    desk.fill("#password", boss.password)
+    desk.click("button[type=submit]")
+    desk.wait_for_url(re.compile(r".*/overview$"))
+    token = desk.locator("input[name=csrf_token]").first.get_attribute("value")
+    status = desk.evaluate(
+        """([code, token]) => fetch(`/api/v1/batches/${code}/reassign`, {
+               method: "POST",
+               headers: {"Content-Type": "application/json", "X-CSRFToken": token},
+               body: JSON.stringify({picker: null})}).then(r => r.status)""",
+        [code, token],
+    )
+    assert status == 200
+    # The picker's screen drops the cart by itself, without a reload.
+    page.wait_for_function(
+        "document.getElementById('app').dataset.state === 'idle'", timeout=10_000
+    )
+    assert page.locator("#batch-code").inner_text() == ""
+    screenshot(page, "handheld-reassigned")
+    office.close()
+    handheld.close()

@@ -515,6 +515,50 @@ def list_batches(args: dict[str, Any]) -> dict[str, Any]:
         return {**page_info(args, total), "items": _batches_out(session, rows)}
 
 
+class ReassignInSchema(Schema):
+    """Who takes the batch over."""
+
+    picker = fields.String(
+        required=True,
+        allow_none=True,
+        validate=validate.Length(min=1, max=40),
+        metadata={"description": "Username of the picker, or null to put it back in the pool"},
+    )
+
+
+class ReassignedSchema(Schema):
+    """The batch after the reassignment."""
+
+    batch = fields.String(required=True)
+    picker = fields.String(allow_none=True)
+
+
+@picking_blp.route("/batches/<string:code>/reassign", methods=["POST"])
+@permit(picking_blp, *SUPERVISORS)
+@picking_blp.alt_response(404, response="NOT_FOUND")
+@picking_blp.alt_response(409, response="CONFLICT")
+@picking_blp.arguments(ReassignInSchema)
+@picking_blp.response(200, ReassignedSchema)
+def reassign_batch(body: dict[str, Any], code: str) -> dict[str, Any]:
+    """Give a batch to another picker (or back to the pool); both handhelds update at once."""
+    from web.publisher import push_handheld_snapshots
+    from wms.db.schema import User
+    from wms.handheld import reassign_batch as reassign
+
+    username = body["picker"]
+    with get_db().write() as session:
+        picker_id = None
+        if username is not None:
+            picker_id = session.scalar(
+                select(User.id).where(User.username == username, User.role == Role.PICKER)
+            )
+            if picker_id is None:
+                raise NotFound(f"no picker has username {username!r}", picker=username)
+        touched = reassign(session, code, picker_id)
+    push_handheld_snapshots(get_db(), touched)
+    return {"batch": code, "picker": username}
+
+
 @picking_blp.route("/batches/<string:code>", methods=["GET"])
 @permit(picking_blp, *READERS)
 @picking_blp.alt_response(404, response="NOT_FOUND")

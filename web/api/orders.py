@@ -501,10 +501,17 @@ def cancel(body: dict[str, Any], number: str) -> dict[str, Any]:
     Units already picked stay in their tote; the history says how many must be put back.
     A packed, shipped or cancelled order is a 409.
     """
+    from web.publisher import push_handheld_snapshots
+    from wms.handheld import pickers_of_orders
+
     with get_db().write() as session:
-        freed = cancel_order(session, _locked(session, number), reason=body["reason"])
+        order = _locked(session, number)
+        pickers = pickers_of_orders(session, [order.id])
+        freed = cancel_order(session, order, reason=body["reason"])
         session.flush()
-        return {**_detail(session, number, fresh=True), "released_units": freed}
+        answer = {**_detail(session, number, fresh=True), "released_units": freed}
+    push_handheld_snapshots(get_db(), pickers)  # their carts changed under them
+    return answer
 
 
 def _hold(number: str, held: bool) -> dict[str, Any]:

@@ -133,6 +133,7 @@
     $("work").hidden = !batch;
     $("actions").hidden = !task || snap.step === "tote_start";
     $("progress").textContent = batch ? batch.done + " / " + batch.total : "";
+    $("batch-code").textContent = batch ? batch.code : "";
     if (!batch) return;
     var instruction = T["step_" + snap.step] || "";
     var position = task ? task.tote_position : "";
