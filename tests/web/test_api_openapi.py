@@ -75,6 +75,7 @@ def test_every_api_route_is_described_with_its_methods(app, spec):
         "/api/v1/release/continuous",
         "/api/v1/batches",
         "/api/v1/batches/{code}",
+        "/api/v1/batches/{code}/reassign",
         "/api/v1/tasks/{task_id}/confirm",
         "/api/v1/tasks/{task_id}/short",
         "/api/v1/replenishments",

@@ -536,7 +536,7 @@ class ReassignedSchema(Schema):
 @picking_blp.route("/batches/<string:code>/reassign", methods=["POST"])
 @permit(picking_blp, *SUPERVISORS)
 @picking_blp.alt_response(404, response="NOT_FOUND")
-@picking_blp.alt_response(409, response="CONFLICT")
+@reads_json(picking_blp, 409)
 @picking_blp.arguments(ReassignInSchema)
 @picking_blp.response(200, ReassignedSchema)
 def reassign_batch(body: dict[str, Any], code: str) -> dict[str, Any]:
