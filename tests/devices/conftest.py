@@ -5,10 +5,13 @@ from __future__ import annotations
 import socket
 import time
 from collections.abc import Callable
+from typing import TypeVar
 
 import pytest
 
 from devices.socat import socat_available
+
+T = TypeVar("T")
 
 # Generous deadlines: the suite must pass on a loaded 2-core machine; they are only spent on
 # failure, since every wait returns as soon as its condition holds.
@@ -27,9 +30,7 @@ def free_port() -> int:
         return port
 
 
-def wait_for(
-    condition: Callable[[], object], timeout: float = DEADLINE, what: str = "condition"
-) -> object:
+def wait_for(condition: Callable[[], T], timeout: float = DEADLINE, what: str = "condition") -> T:
     """Poll ``condition`` until it is truthy; fail the test with ``what`` at the deadline."""
     deadline = time.monotonic() + timeout
     while True:
