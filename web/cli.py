@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from web.cli_flow import register as register_flow_commands
 from wms.config import ConfigError, Settings, load_settings
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -447,6 +448,9 @@ def user_token(state: _State, username: str, name: str, database: str | None) ->
     finally:
         db.dispose()
     click.echo(token)
+
+
+register_flow_commands(main)
 
 
 def run() -> None:

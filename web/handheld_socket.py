@@ -41,6 +41,9 @@ MESSAGES = {
     "no_batch": _l("You have no cart yet. Press 'Next cart'."),
     "nothing_to_pick": _l("Nothing to pick right now."),
     "press_confirm": _l("All units counted: press Confirm."),
+    "skipped": _l("Skipped: %(location)s comes back at the end of the route."),
+    "paused": _l("Paused. Press Resume when you are back."),
+    "resumed": _l("Welcome back."),
 }
 
 
@@ -135,6 +138,42 @@ class HandheldNamespace(Namespace):
         except WmsError as error:
             return self._refused(error)
         except (TypeError, KeyError, ValueError):
+            return {"ok": False, "reason": "bad_request", "message": _("Bad request.")}
+        return self._answer(answer)
+
+    def on_skip(self, data: Any) -> dict[str, Any]:
+        """Leave the current pick for the end of the route."""
+        if not self._allowed():
+            return {"ok": False, "reason": "signed_out"}
+        try:
+            with self._db.write() as session:
+                answer = handheld.skip_task(
+                    session,
+                    user_id=current_user.id,
+                    client_id=str(data["client_id"]),
+                    task_id=int(data["task_id"]),
+                )
+        except WmsError as error:
+            return self._refused(error)
+        except (TypeError, KeyError, ValueError):
+            return {"ok": False, "reason": "bad_request", "message": _("Bad request.")}
+        return self._answer(answer)
+
+    def on_pause(self, data: Any) -> dict[str, Any]:
+        """A break starts (paused true) or ends (paused false)."""
+        if not self._allowed():
+            return {"ok": False, "reason": "signed_out"}
+        try:
+            with self._db.write() as session:
+                answer = handheld.record_pause(
+                    session,
+                    user_id=current_user.id,
+                    client_id=str(data["client_id"]),
+                    paused=bool(data["paused"]),
+                )
+        except WmsError as error:
+            return self._refused(error)
+        except (TypeError, KeyError):
             return {"ok": False, "reason": "bad_request", "message": _("Bad request.")}
         return self._answer(answer)
 

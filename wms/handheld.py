@@ -25,7 +25,15 @@ from wms.db.schema import (
     Zone,
 )
 from wms.errors import Conflict, InvalidInput, NotFound, WmsError
-from wms.model import BatchKind, BatchStatus, ExceptionKind, ScanOutcome, TaskStatus, ZoneKind
+from wms.model import (
+    BatchKind,
+    BatchStatus,
+    ExceptionKind,
+    HandlingUnit,
+    ScanOutcome,
+    TaskStatus,
+    ZoneKind,
+)
 from wms.picks import confirm_pick, report_short
 from wms.scanning import ParsedScan, ScanError, parse_scan
 from wms.scans import ScanRecord, find_scan, record_scan
@@ -366,6 +374,8 @@ def _count_item(session: Session, task: PickTask, scan: ParsedScan, now: dt.date
     if scan.expiry is not None and scan.expiry < now.date():
         return Answer(False, "expired", {"expiry": scan.expiry.isoformat()}, step="item")
     remaining = task.quantity - task.picked_quantity
+    if task.unit is HandlingUnit.PALLET:
+        pack = remaining  # a whole pallet is taken as one: the scan checks it is the right item
     if task.scanned_quantity + pack > remaining:
         return Answer(
             False,
@@ -499,3 +509,64 @@ def pickers_of_orders(session: Session, order_ids: list[int]) -> list[int]:
         .distinct()
     )
     return [int(user) for user in rows if user is not None]
+
+
+def skip_task(session: Session, *, user_id: int, client_id: str, task_id: int) -> Answer:
+    """Leave the current pick for the end of the route (blocked aisle, forklift in the way)."""
+    previous = find_scan(session, client_id)
+    if previous is not None:
+        return Answer(**{**previous.result, "repeated": True})
+    batch = current_batch(session, user_id)
+    task = session.get(PickTask, task_id)
+    if task is None or batch is None or task.batch_id != batch.id:
+        raise Conflict("this task is not yours any more; your screen is being refreshed")
+    if task.status is not TaskStatus.OPEN:
+        raise Conflict(f"pick task {task_id} is already {task.status.value}")
+    last = session.scalar(
+        select(PickTask.sequence)
+        .where(PickTask.batch_id == batch.id)
+        .order_by(PickTask.sequence.desc())
+        .limit(1)
+    )
+    task.sequence = (last or 0) + 1
+    task.location_confirmed = False
+    task.scanned_quantity = 0
+    session.flush()
+    answer = Answer(
+        True,
+        "skipped",
+        {"location": task.location.code},
+        step=_step(batch, _totes(session, batch), current_task(session, batch)),
+    )
+    record_scan(
+        session,
+        ScanRecord(
+            client_id,
+            f"skip:{task_id}",
+            "action",
+            ScanOutcome.ACCEPTED,
+            user_id=user_id,
+            result=answer.as_dict(),
+        ),
+    )
+    return answer
+
+
+def record_pause(session: Session, *, user_id: int, client_id: str, paused: bool) -> Answer:
+    """Log a picker's pause or return, so picks/hour leaves breaks out."""
+    previous = find_scan(session, client_id)
+    if previous is not None:
+        return Answer(**{**previous.result, "repeated": True})
+    answer = Answer(True, "paused" if paused else "resumed")
+    record_scan(
+        session,
+        ScanRecord(
+            client_id,
+            "pause" if paused else "resume",
+            "action",
+            ScanOutcome.ACCEPTED,
+            user_id=user_id,
+            result=answer.as_dict(),
+        ),
+    )
+    return answer

@@ -75,5 +75,5 @@ def test_supervisor_overview_is_live(live_server, page):
     db.dispose()
     page.wait_for_function(
         "document.querySelector('[data-figure=\"orders\"]').textContent.replace(',', '') == '45'",
-        timeout=10_000,
+        timeout=30_000,
     )

@@ -162,3 +162,33 @@ def test_short_pick_from_the_handheld_raises_an_exception_and_moves_on(floor):
         assert snapshot(session, picker)["task"]["id"] != task["id"]
         assert verify_ledger(session) == []
         assert session.get_one(Location, session.get_one(PickTask, task["id"]).location_id)
+
+
+def test_skip_sends_the_pick_to_the_end_of_the_route(floor):
+    from wms.handheld import record_pause, skip_task
+
+    db, picker = floor
+    with db.write() as session:
+        take_next_batch(session, picker)
+        totes = snapshot(session, picker)["batch"]["totes"]
+    for index, _tote in enumerate(totes, start=1):
+        _scan(db, picker, f"TOTE-{index:04d}")
+    with db.read() as session:
+        first = snapshot(session, picker)["task"]
+    with db.write() as session:
+        answer = skip_task(
+            session, user_id=picker, client_id=str(uuid.uuid4()), task_id=first["id"]
+        )
+        assert answer.ok and answer.reason == "skipped"
+    with db.read() as session:
+        now = snapshot(session, picker)
+        sequences = session.scalars(
+            select(PickTask.sequence).where(
+                PickTask.batch_id == session.get_one(PickTask, first["id"]).batch_id
+            )
+        ).all()
+        assert session.get_one(PickTask, first["id"]).sequence == max(sequences)
+    if now["batch"]["total"] > 1:
+        assert now["task"]["id"] != first["id"]
+    with db.write() as session:
+        assert record_pause(session, user_id=picker, client_id=str(uuid.uuid4()), paused=True).ok

@@ -8,6 +8,7 @@
   var $ = function (id) { return document.getElementById(id); };
   var current = null;      // the last snapshot from the server
   var socket = null;
+  var paused = false;
 
   function fmt(text, params) {
     return text.replace(/%\((\w+)\)s/g, function (_m, key) {
@@ -127,6 +128,8 @@
   // ---- the screen
   function render(snap) {
     current = snap;
+    $("paused").hidden = !paused;
+    if (paused) { $("idle").hidden = true; $("work").hidden = true; $("actions").hidden = true; return; }
     var batch = snap.batch, task = snap.task;
     $("app").dataset.state = snap.step;
     $("idle").hidden = !!batch;
@@ -166,6 +169,7 @@
       if (burst) {
         event.preventDefault();
         if (inManual) manualField.value = "";
+        if (paused) { feedback(false, T.paused); return; }
         send("scan", { raw: code });
       }
       return;
@@ -215,6 +219,19 @@
   $("short-send").addEventListener("click", function () {
     $("short-dialog").hidden = true;
     send("short", { task_id: current.task.id, found: found, kind: shortKind });
+  });
+  $("skip").addEventListener("click", function () {
+    if (current && current.task) send("skip", { task_id: current.task.id });
+  });
+  $("pause").addEventListener("click", function () {
+    paused = true;
+    send("pause", { paused: true });
+    render(current);
+  });
+  $("resume").addEventListener("click", function () {
+    paused = false;
+    send("pause", { paused: false });
+    render(current);
   });
   $("confirm").addEventListener("click", function () {
     if (current && current.task) send("confirm", { task_id: current.task.id });
