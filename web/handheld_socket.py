@@ -6,6 +6,7 @@ Events and payloads are documented in docs/handheld-protocol.md.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 from flask_babel import gettext as _
@@ -120,80 +121,57 @@ class HandheldNamespace(Namespace):
             return self._refused(error)
         return self._answer(answer)
 
-    def on_short(self, data: Any) -> dict[str, Any]:
-        """Report a short pick, damaged units or an empty location."""
+    def _act(self, action: Callable[..., handheld.Answer], **arguments: Any) -> dict[str, Any]:
+        """Run one handheld action in its own transaction and answer it."""
         if not self._allowed():
             return {"ok": False, "reason": "signed_out"}
         try:
-            kind = ExceptionKind(data.get("kind", "short_pick"))
             with self._db.write() as session:
-                answer = handheld.short_pick(
-                    session,
-                    user_id=current_user.id,
-                    client_id=str(data["client_id"]),
-                    task_id=int(data["task_id"]),
-                    found=int(data["found"]),
-                    kind=kind,
-                )
+                answer = action(session, user_id=current_user.id, **arguments)
         except WmsError as error:
             return self._refused(error)
-        except (TypeError, KeyError, ValueError):
-            return {"ok": False, "reason": "bad_request", "message": _("Bad request.")}
         return self._answer(answer)
+
+    @staticmethod
+    def _bad_request() -> dict[str, Any]:
+        return {"ok": False, "reason": "bad_request", "message": _("Bad request.")}
+
+    def on_short(self, data: Any) -> dict[str, Any]:
+        """Report a short pick, damaged units or an empty location."""
+        try:
+            arguments = {
+                "client_id": str(data["client_id"]),
+                "task_id": int(data["task_id"]),
+                "found": int(data["found"]),
+                "kind": ExceptionKind(data.get("kind", "short_pick")),
+            }
+        except (TypeError, KeyError, ValueError, AttributeError):
+            return self._bad_request()
+        return self._act(handheld.short_pick, **arguments)
 
     def on_skip(self, data: Any) -> dict[str, Any]:
         """Leave the current pick for the end of the route."""
-        if not self._allowed():
-            return {"ok": False, "reason": "signed_out"}
         try:
-            with self._db.write() as session:
-                answer = handheld.skip_task(
-                    session,
-                    user_id=current_user.id,
-                    client_id=str(data["client_id"]),
-                    task_id=int(data["task_id"]),
-                )
-        except WmsError as error:
-            return self._refused(error)
+            arguments = {"client_id": str(data["client_id"]), "task_id": int(data["task_id"])}
         except (TypeError, KeyError, ValueError):
-            return {"ok": False, "reason": "bad_request", "message": _("Bad request.")}
-        return self._answer(answer)
+            return self._bad_request()
+        return self._act(handheld.skip_task, **arguments)
 
     def on_pause(self, data: Any) -> dict[str, Any]:
         """A break starts (paused true) or ends (paused false)."""
-        if not self._allowed():
-            return {"ok": False, "reason": "signed_out"}
         try:
-            with self._db.write() as session:
-                answer = handheld.record_pause(
-                    session,
-                    user_id=current_user.id,
-                    client_id=str(data["client_id"]),
-                    paused=bool(data["paused"]),
-                )
-        except WmsError as error:
-            return self._refused(error)
+            arguments = {"client_id": str(data["client_id"]), "paused": bool(data["paused"])}
         except (TypeError, KeyError):
-            return {"ok": False, "reason": "bad_request", "message": _("Bad request.")}
-        return self._answer(answer)
+            return self._bad_request()
+        return self._act(handheld.record_pause, **arguments)
 
     def on_confirm(self, data: Any) -> dict[str, Any]:
         """Close a counted pick that has no tote (B2B order picks)."""
-        if not self._allowed():
-            return {"ok": False, "reason": "signed_out"}
         try:
-            with self._db.write() as session:
-                answer = handheld.confirm_without_tote(
-                    session,
-                    user_id=current_user.id,
-                    client_id=str(data["client_id"]),
-                    task_id=int(data["task_id"]),
-                )
-        except WmsError as error:
-            return self._refused(error)
+            arguments = {"client_id": str(data["client_id"]), "task_id": int(data["task_id"])}
         except (TypeError, KeyError, ValueError):
-            return {"ok": False, "reason": "bad_request", "message": _("Bad request.")}
-        return self._answer(answer)
+            return self._bad_request()
+        return self._act(handheld.confirm_without_tote, **arguments)
 
 
 def _time(value: Any) -> dt.datetime | None:

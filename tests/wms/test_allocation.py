@@ -241,7 +241,7 @@ def test_b2b_line_reserves_whole_pallets_then_cases_then_eaches(database, site):
 
 
 class _Rollback(Exception):
-    pass
+    """Raised to undo a transaction on purpose."""
 
 
 def _orders_and_stock(database, site) -> list[str]:
