@@ -348,7 +348,9 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column(
                 "unit",
-                sa.Enum("each", "case", "pallet", name="handlingunit", native_enum=False, length=24),
+                sa.Enum(
+                    "each", "case", "pallet", name="handlingunit", native_enum=False, length=24
+                ),
                 server_default="each",
                 nullable=False,
             )
