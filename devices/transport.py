@@ -9,8 +9,8 @@ reports a vanished port through several exception types; they become one typed
 
 from __future__ import annotations
 
-import contextlib
 import logging
+import socket
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Protocol, cast
@@ -20,6 +20,18 @@ import serial
 from devices.errors import TransportGone, TransportOpenError
 
 log = logging.getLogger(__name__)
+
+try:
+    import termios
+
+    _TERMIOS_ERRORS: tuple[type[Exception], ...] = (termios.error,)
+except ImportError:  # Windows has no termios
+    _TERMIOS_ERRORS = ()
+
+#: What a vanished pyserial port raises: SerialException (an OSError), termios.error from the
+#: input flush on a hung-up tty (a pulled USB adapter, a stopped socat), and AttributeError or
+#: TypeError from the socket:// handler when its socket was closed under it.
+PORT_ERRORS: tuple[type[Exception], ...] = (OSError, AttributeError, TypeError, *_TERMIOS_ERRORS)
 
 
 @dataclass(frozen=True)
@@ -61,10 +73,25 @@ def open_serial(
     except (OSError, ValueError) as exc:
         # open() can fail after the socket/fd exists (socket:// flushes input on connect and
         # a peer that resets right away makes that raise): close it or it leaks.
-        with contextlib.suppress(Exception):
-            port.close()
+        close_port(port)
         raise TransportOpenError(url, f"cannot open: {exc}") from exc
     return port
+
+
+def close_port(port: serial.SerialBase) -> None:
+    """Close a pyserial port for good, whatever state it is in.
+
+    pyserial 3.5's ``socket://`` handler skips ``socket.close()`` when ``shutdown()`` fails
+    (a peer that already reset the connection), leaking the descriptor; close it here too.
+    """
+    sock = getattr(port, "_socket", None)
+    try:
+        port.close()
+    except PORT_ERRORS as exc:  # a vanished port; gone either way
+        log.debug("closing %s: %s", port.port, exc)
+    finally:
+        if isinstance(sock, socket.socket):
+            sock.close()
 
 
 class _Readable(Protocol):
@@ -127,19 +154,14 @@ class ByteTransport:
         """Close the port; safe to call twice and after the port vanished."""
         port, self._port = self._port, None
         if port is not None:
-            try:
-                port.close()
-            except OSError as exc:  # a vanished port can fail to close; it is gone either way
-                log.debug("closing %s: %s", self.url, exc)
+            close_port(port)
 
     def read(self, size: int = 4096) -> bytes:
         """Return up to ``size`` bytes, or b"" when nothing arrived within the timeout."""
         port = self._require()
         try:
             return read_available(port, size)
-        except (OSError, AttributeError, TypeError) as exc:
-            # pyserial's socket handler raises AttributeError/TypeError when its socket was
-            # closed under it by another thread; the port is gone all the same.
+        except PORT_ERRORS as exc:
             self.close()
             raise TransportGone(self.url, f"read failed: {exc}") from exc
 
@@ -149,7 +171,7 @@ class ByteTransport:
         try:
             port.write(data)
             port.flush()
-        except (OSError, AttributeError, TypeError) as exc:
+        except PORT_ERRORS as exc:
             self.close()
             raise TransportGone(self.url, f"write failed: {exc}") from exc
 

@@ -58,7 +58,14 @@ from devices.ptl.codec import (
     reply_complete,
 )
 from devices.ptl.profile import Color, Mode, PtlProfile, load_profile
-from devices.transport import Backoff, LineSettings, open_serial, read_available
+from devices.transport import (
+    PORT_ERRORS,
+    Backoff,
+    LineSettings,
+    close_port,
+    open_serial,
+    read_available,
+)
 
 log = logging.getLogger(__name__)
 
@@ -269,7 +276,7 @@ class _RtuClient(ModbusSerialClient):
         try:
             self.socket.reset_input_buffer()
             return self.socket.write(request) or 0
-        except (OSError, AttributeError, TypeError) as exc:
+        except PORT_ERRORS as exc:
             self.close()
             raise ConnectionException(f"{self._url}: {exc}") from exc
 
@@ -279,7 +286,7 @@ class _RtuClient(ModbusSerialClient):
             raise ConnectionException(self._url)
         try:
             data = read_available(self.socket, 512)
-        except (OSError, AttributeError, TypeError) as exc:
+        except PORT_ERRORS as exc:
             self.close()
             raise ConnectionException(f"{self._url}: {exc}") from exc
         if data:
@@ -293,12 +300,18 @@ class _RtuClient(ModbusSerialClient):
 
     def close(self) -> None:
         """Close the port, tolerating one that already vanished."""
-        socket, self.socket = self.socket, None
-        if socket is not None:
-            try:
-                socket.close()
-            except (OSError, AttributeError, TypeError) as exc:
-                log.debug("closing %s: %s", self._url, exc)
+        port, self.socket = self.socket, None
+        if port is not None:
+            close_port(port)
+
+
+def _answers(op: RegisterRead | RegisterWrite, reply: Any) -> bool:
+    """Whether a decoded reply is the answer to ``op`` (same function, address and count)."""
+    if isinstance(op, RegisterRead):
+        return bool(reply.function_code == 3 and len(reply.registers) == op.count)
+    return bool(
+        reply.function_code == 16 and reply.address == op.address and reply.count == len(op.values)
+    )
 
 
 class PtlBus:
@@ -614,19 +627,22 @@ class PtlBus:
         if overwrite and (not self._poll(unit, overwrite) or unit.needs_sync):
             return
         with self._lock:
-            batch = {li.address: li.desired for li in unit.lights.values() if li.dirty}
-            written = {li.location: li.desired for li in unit.lights.values() if li.dirty}
+            sending = {li.location: li.desired for li in unit.lights.values() if li.dirty}
+            for light in unit.lights.values():
+                if light.location in sending and light.shown is not sending[light.location]:
+                    # From the moment it is sent the unit may show it, even if the reply is
+                    # lost: a press after this answers the new state.
+                    light.previous_shown = light.shown
+                    light.shown = sending[light.location]
+                    light.device_lit = light.device_lit or light.shown is not None
+        batch = {self._lights[loc].address: state for loc, state in sending.items()}
         for write in plan_writes(self.profile, batch):
             if self._transact(unit, write) is None:
-                return
+                return  # still dirty: written again once the unit answers
             self._count("writes")
         with self._lock:
-            for light in unit.lights.values():
-                if light.location not in written:
-                    continue
-                state = written[light.location]
-                light.previous_shown = light.shown
-                light.shown = state
+            for location, state in sending.items():
+                light = self._lights[location]
                 light.device_lit = state is not None
                 # Still dirty if the caller changed its mind while we were writing.
                 light.dirty = light.desired is not state
@@ -760,6 +776,9 @@ class PtlBus:
             if reply.isError():
                 code = int(getattr(reply, "exception_code", 0))
                 outcome, note = "exception", str(ExceptionReply(op.unit, reply.function_code, code))
+            elif not _answers(op, reply):
+                # A late reply to an earlier request of this unit, taken for this one.
+                outcome, note = "crc", "reply does not match the request (late reply?)"
             elif isinstance(op, RegisterRead):
                 registers = tuple(reply.registers)
         except ConnectionException as exc:

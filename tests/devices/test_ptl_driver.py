@@ -328,7 +328,9 @@ def test_wrong_profile_is_a_device_fault_with_a_clear_detail(make_rig: RigFactor
 
 
 def test_reference_map_puts_the_golden_frames_on_the_wire(make_rig: RigFactory) -> None:
-    rig = make_rig(lights={"G-01": LightAddress(1)}, profile=GENERIC_PTL_V1_BASIC)
+    rig = make_rig(
+        lights={"G-01": LightAddress(1)}, profile=GENERIC_PTL_V1_BASIC, wire_log_size=100_000
+    )
     rig.bus.light("G-01", Color.GREEN, Mode.FLASH_SLOW, 3)
     wait_for(lambda: rig.lit(1), what="G-01 lit")
     assert rig.sim.press(1)

@@ -55,7 +55,9 @@ def rig(socket_url: str) -> Iterator[tuple[ScannerSimulator, SerialScanner, Even
     scanner = SerialScanner(config, events)
     scanner.start()
     try:
-        wait_for(sim.connected, what="scanner driver to connect")
+        # Open flushes stale input, so scans only count once the driver says it is open.
+        wait_for(lambda: scanner.health().state is HealthState.OK, what="scanner port open")
+        wait_for(sim.connected, what="simulator to see the app")
         yield sim, scanner, events
     finally:
         scanner.stop()
@@ -101,7 +103,8 @@ def test_reconnects_after_the_device_server_goes_away(
     sim.stop()
     wait_for(lambda: scanner.health().state is HealthState.DEVICE_FAULT, what="loss noticed")
     sim.start()
-    wait_for(sim.connected, what="reconnect")
+    wait_for(lambda: scanner.health().state is HealthState.OK, what="reconnect")
+    wait_for(sim.connected, what="simulator to see the app")
     sim.scan(GS1_LINE.replace("\x1d", "|"), "]C1")
     [read] = wait_for(events.scans, what="scan after reconnect")
     assert read.scan.serial == "SER1"
