@@ -33,7 +33,7 @@ from typing import Any, Protocol
 
 from devices.errors import ConfigError
 from devices.health import DeviceHealth, DeviceStateChanged, WireFrame
-from devices.ptl.codec import LightAddress
+from devices.ptl.codec import LightAddress, LightState
 from devices.ptl.driver import ButtonPressed, PtlBus, PtlBusConfig
 from devices.ptl.profile import Color, Mode
 from devices.ptl.simulator import PtlSimulator, WireTiming
@@ -223,6 +223,14 @@ class DeviceManager:
     def off(self, location: str) -> None:
         """Turn a location off; never blocks."""
         self._bus_of(location).off(location)
+
+    def apply(self, changes: Mapping[str, LightState | None]) -> None:
+        """Set several locations at once, each bus's share in one go (coalesced writes)."""
+        by_bus: dict[str, dict[str, LightState | None]] = {}
+        for location, state in changes.items():
+            by_bus.setdefault(self._bus_of(location).name, {})[location] = state
+        for name, share in by_bus.items():
+            self.ptl(name).apply(share)
 
     # ------------------------------------------------------------------ internals
 

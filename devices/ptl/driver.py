@@ -9,8 +9,9 @@ thread owns the serial port and turns desired state into Modbus traffic:
    the device shows lit is polled just before it is overwritten, so a press made on the old
    state is credited to that state;
 3. then polls, round-robin over the units that have a lit slot; dark units are not polled,
-   apart from a slow idle check (one unit per ``idle_check`` seconds) that keeps "last seen"
-   fresh and finds units that went silent or restarted.
+   apart from a slow housekeeping read (at most one per ``idle_check`` seconds, for a unit
+   that has been quiet a whole round) that keeps "last seen" fresh and finds units that went
+   silent or restarted.
 
 Presses are found by comparing the device's ack/short counters with the last values
 accounted for, never by clearing a flag, so a failed poll loses nothing and a repeated read
@@ -92,8 +93,9 @@ class PtlBusConfig:
     unit_retry_max: float = 10.0
     reconnect_initial: float = 0.1
     reconnect_max: float = 5.0
-    #: Every this many seconds one unit (least recently read first) is read in full, lit or
-    #: not: ~1 transaction/s keeps "last seen" fresh and finds silent or restarted dark units.
+    #: At most one housekeeping read per this many seconds, for the unit heard from least
+    #: recently, when it has been quiet for idle_check x units: keeps "last seen" fresh and
+    #: finds dark units that went silent or restarted, at under one transaction a second.
     idle_check: float = 1.0
     #: Frames kept in the in-memory wire log (the admin page shows them).
     wire_log_size: int = 200
@@ -211,10 +213,12 @@ class _Unit:
     boot_id: int | None = None
     last_seen: float | None = None
     last_read: float = 0.0
+    last_contact: float = 0.0
     detail: str = ""
     timeouts: int = 0
     crc_errors: int = 0
     exceptions: int = 0
+    reads: int = 0
 
     def available(self, now: float) -> bool:
         return self.state not in (UnitState.OFFLINE, UnitState.FAULT) or now >= self.next_attempt
@@ -410,6 +414,20 @@ class PtlBus:
         """Ask for a location to be turned off; never blocks."""
         self._set(location, None)
 
+    def apply(self, changes: Mapping[str, LightState | None]) -> None:
+        """Set several locations at once (a tote entering a zone, an order wave at a wall).
+
+        They become due together, so a unit with several slots gets one coalesced write
+        instead of one write per call that happened to reach the bus thread first.
+        """
+        lights = {location: self._light(location) for location in changes}
+        plan_writes(self.profile, {lights[loc].address: st for loc, st in changes.items()})
+        with self._lock:
+            for location, state in changes.items():
+                lights[location].desired = state
+                lights[location].dirty = True
+        self._wake.set()
+
     def all_off(self) -> None:
         """Turn every light of the bus off."""
         for location in self._lights:
@@ -462,6 +480,11 @@ class PtlBus:
         """How the bus thread sees one unit."""
         with self._lock:
             return self._units[unit].state
+
+    def unit_reads(self, unit: int) -> int:
+        """How many successful reads a unit has answered (each one re-checks its counters)."""
+        with self._lock:
+            return self._units[unit].reads
 
     def wire_log(self) -> list[WireFrame]:
         """The most recent frames on the wire, oldest first."""
@@ -572,11 +595,15 @@ class PtlBus:
             self._flush(dirty[0])
             return
         if available and now >= self._next_idle_check:
-            # One unit at a time, least recently read first: a bounded trickle that keeps
-            # "last seen" fresh and finds dark units that went silent or restarted.
+            # A trickle of one read per idle_check, for the unit heard from least recently,
+            # and only if it has been quiet for a whole round: it keeps "last seen" fresh and
+            # finds dark units that went silent or restarted (a poll read carries counters,
+            # mode and boot id) without taxing a bus that is busy talking to them anyway.
             self._next_idle_check = now + self.config.idle_check
-            self._sync(min(available, key=lambda u: u.last_read))
-            return
+            oldest = min(available, key=lambda u: u.last_contact)
+            if now - oldest.last_contact >= self.config.idle_check * len(self._units):
+                self._poll(oldest, list(oldest.lights))
+                return
         unit = self._next_poll(available)
         if unit is not None:
             self._poll(unit, unit.lit_slots())
@@ -657,6 +684,7 @@ class PtlBus:
                 return None
             results.append((read, registers))
         unit.last_read = time.monotonic()
+        unit.reads += 1
         return decode_reading(self.profile, unit.unit, unit.lights, results)
 
     def _reconcile(self, unit: _Unit, reading: UnitReading, *, full: bool) -> None:
@@ -808,6 +836,7 @@ class PtlBus:
         came_back = False
         with self._lock:
             self._last_seen = unit.last_seen = time.time()
+            unit.last_contact = time.monotonic()
             self._driver_fault = ""
             unit.failures = 0
             unit.backoff.reset()

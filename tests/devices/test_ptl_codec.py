@@ -152,6 +152,8 @@ def test_writes_coalesce_per_unit_into_contiguous_runs() -> None:
     assert len(writes[0].encode()) == 9 + 2 * 24
     # and one FC03 reads the press counters of all eight slots
     assert plan_poll(dense, 2, range(8)) == [RegisterRead(2, 200, 8)]
+    # a full read does not drag the 176 unused registers between the blocks along
+    assert plan_sync_read(dense, 2, range(8)) == [RegisterRead(2, 0, 24), RegisterRead(2, 200, 8)]
     assert PtlProfile.from_dict(dense.to_dict()) == dense
 
 

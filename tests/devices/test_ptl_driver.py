@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from devices.health import DeviceStateChanged, HealthState
-from devices.ptl.codec import Button, LightAddress
+from devices.ptl.codec import Button, LightAddress, LightState
 from devices.ptl.driver import ButtonPressed, PtlBus, PtlBusConfig, PtlEvent, UnitState
 from devices.ptl.profile import GENERIC_PTL_V1, GENERIC_PTL_V1_BASIC, Color, Mode, PtlProfile
 from devices.ptl.simulator import PtlSimulator
@@ -65,10 +65,12 @@ class Rig:
     def __init__(self, sim: PtlSimulator, bus: PtlBus, events: Events) -> None:
         self.sim, self.bus, self.events = sim, bus, events
 
-    def settle(self, syncs: int = 3) -> None:
-        """Wait until the bus has re-read every unit ``syncs`` more times (a double count shows)."""
-        target = self.bus.health().counters["syncs"] + syncs * len(self.sim.units())
-        wait_for(lambda: self.bus.health().counters["syncs"] >= target, what="re-reads")
+    def settle(self, reads: int = 3) -> None:
+        """Wait until the bus has re-read every unit ``reads`` more times (a double count shows)."""
+        target = {u: self.bus.unit_reads(u) + reads for u in self.sim.units()}
+        wait_for(
+            lambda: all(self.bus.unit_reads(u) >= n for u, n in target.items()), what="re-reads"
+        )
 
     def lit(self, unit: int, slot: int = 0) -> bool:
         return self.sim.light(unit, slot).lit
@@ -100,7 +102,7 @@ def make_rig() -> Iterator[RigFactory]:
         rig = Rig(sim, bus, events)
         started.append(rig)
         bus.start()
-        wait_for(lambda: bus.health().counters["syncs"] >= len(sim.units()), what="first sync")
+        wait_for(lambda: all(bus.unit_reads(u) for u in sim.units()), what="first sync")
         return rig
 
     yield build
@@ -358,6 +360,35 @@ def test_put_wall_controller_slots_share_a_unit(make_rig: RigFactory) -> None:
         ("PW-6", "order-5"),
     ]
     assert rig.lit(4, 0)
+
+
+def test_apply_lights_contiguous_slots_with_one_coalesced_write(make_rig: RigFactory) -> None:
+    dense = PtlProfile.from_dict(
+        GENERIC_PTL_V1.to_dict()
+        | {
+            "name": "dense-wall",
+            "registers": {"color": 0, "mode": 1, "qty": 2, "ack_count": 100, "short_count": 200},
+            "poll": ["mode", "qty", "ack_count", "short_count"],
+            "slots_per_unit": 8,
+            "slot_stride": {"color": 3, "mode": 3, "qty": 3, "ack_count": 1, "short_count": 1},
+        }
+    )
+    lights = {f"PW-{s + 1}": LightAddress(5, s) for s in range(8)}
+    rig = make_rig(lights=lights, profile=dense)
+    writes = rig.bus.health().counters["writes"]
+    rig.bus.apply(
+        {f"PW-{s + 1}": LightState(Color.GREEN, Mode.STEADY, s + 1, f"o{s}") for s in range(8)}
+    )
+    wait_for(lambda: all(rig.lit(5, s) for s in range(8)), what="eight slots lit")
+    wait_for(lambda: rig.bus.pending() == 0, what="the write acknowledged")
+    assert rig.bus.health().counters["writes"] == writes + 1
+    sent = [f.data for f in rig.bus.wire_log() if f.direction == "TX"]
+    assert [d[:7].hex(" ") for d in sent if d[1] == 0x10][-1] == (
+        "05 10 00 00 00 18 30"  # unit 5, FC16 at 0, 24 registers, 48 bytes
+    )
+    assert rig.sim.press(5, 6)
+    [press] = rig.events.wait_presses(1)
+    assert (press.location, press.tag, press.quantity) == ("PW-7", "o6", 7)
 
 
 def test_light_never_blocks_when_the_transport_is_missing() -> None:
