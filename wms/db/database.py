@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -71,11 +72,19 @@ class Database:
         self._write = sessionmaker(
             self.engine.execution_options(wms_write=True), expire_on_commit=False
         )
+        self._writer_lock = threading.RLock() if self.dialect == "sqlite" else None
 
     @contextmanager
     def write(self) -> Iterator[Session]:
         """One write transaction: committed when the block ends, rolled back if it raises."""
-        with self._write() as session, session.begin():
+        if self._writer_lock is None:
+            with self._write() as session, session.begin():
+                yield session
+            return
+        # SQLite has one writer at a time, and a writer that finds the lock taken sleeps in
+        # SQLite's busy handler (up to 100 ms a try): under many threads latency explodes.
+        # Queueing this process's writers on a Python lock instead hands over at once.
+        with self._writer_lock, self._write() as session, session.begin():
             yield session
 
     @contextmanager
