@@ -48,6 +48,10 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     """Create an engine for ``url`` (SQLite file or PostgreSQL) with the project's settings."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
+        # One server process serves many handheld threads; SQLite connections are cheap, and
+        # waiting 30 s for a pooled one (the default 5 + 10) is what hurt under load.
+        kwargs.setdefault("pool_size", 20)
+        kwargs.setdefault("max_overflow", 200)
         engine = create_engine(
             url, connect_args={"check_same_thread": False, "timeout": 10}, **kwargs
         )
