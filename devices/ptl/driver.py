@@ -309,6 +309,13 @@ class _RtuClient(ModbusSerialClient):
             close_port(port)
 
 
+def _shown(state: LightState | None) -> LightState | None:
+    """None for every way of saying "dark"."""
+    if state is None or state.mode is Mode.OFF or state.color is Color.OFF:
+        return None
+    return state
+
+
 def _answers(op: RegisterRead | RegisterWrite, reply: Any) -> bool:
     """Whether a decoded reply is the answer to ``op`` (same function, address and count)."""
     if isinstance(op, RegisterRead):
@@ -405,14 +412,15 @@ class PtlBus:
         tag: str | None = None,
     ) -> None:
         """Ask for a location to be lit; never blocks. Raises ConfigError for a bad request."""
-        state = LightState(Color(color), Mode(mode), qty, tag)
-        # Validate against the profile now, so a bad colour fails the caller, not the bus.
-        plan_writes(self.profile, {self._light(location).address: state})
-        self._set(location, state)
+        try:
+            state = LightState(Color(color), Mode(mode), qty, tag)
+        except ValueError as exc:
+            raise ConfigError(f"PTL bus {self.name}: {exc}") from None
+        self.apply({location: state})
 
     def off(self, location: str) -> None:
         """Ask for a location to be turned off; never blocks."""
-        self._set(location, None)
+        self.apply({location: None})
 
     def apply(self, changes: Mapping[str, LightState | None]) -> None:
         """Set several locations at once (a tote entering a zone, an order wave at a wall).
@@ -421,17 +429,19 @@ class PtlBus:
         instead of one write per call that happened to reach the bus thread first.
         """
         lights = {location: self._light(location) for location in changes}
-        plan_writes(self.profile, {lights[loc].address: st for loc, st in changes.items()})
+        # "Lit in colour off" is off: keep one spelling so the bus knows what is dark.
+        wanted = {location: _shown(state) for location, state in changes.items()}
+        # Validate against the profile now, so a bad colour fails the caller, not the bus.
+        plan_writes(self.profile, {lights[loc].address: st for loc, st in wanted.items()})
         with self._lock:
-            for location, state in changes.items():
+            for location, state in wanted.items():
                 lights[location].desired = state
                 lights[location].dirty = True
         self._wake.set()
 
     def all_off(self) -> None:
-        """Turn every light of the bus off."""
-        for location in self._lights:
-            self._set(location, None)
+        """Turn every light of the bus off (coalesced like any other change)."""
+        self.apply(dict.fromkeys(self._lights))
 
     def desired(self, location: str) -> LightState | None:
         """What the location should show (None = off)."""
@@ -498,13 +508,6 @@ class PtlBus:
             return self._lights[location]
         except KeyError:
             raise ConfigError(f"PTL bus {self.name} has no location {location!r}") from None
-
-    def _set(self, location: str, state: LightState | None) -> None:
-        with self._lock:
-            light = self._light(location)
-            light.desired = state
-            light.dirty = True
-        self._wake.set()
 
     def _count(self, counter: str) -> None:
         with self._lock:

@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from types import TracebackType
+from typing import Any
 
 from pymodbus import FramerType
 from pymodbus.constants import ExcCodes
@@ -181,6 +182,7 @@ class PtlSimulator:
         self._stop_event: asyncio.Event | None = None
         self._started = threading.Event()
         self._start_error: BaseException | None = None
+        self._server: ModbusSerialServer | None = None
         self.requests = 0
         self.crc_faults_sent = 0
 
@@ -370,6 +372,7 @@ class PtlSimulator:
             ignore_missing_devices=True,
             trace_packet=self._trace_packet,
         )
+        self._server = server
         try:
             await server.serve_forever(background=True)
         except RuntimeError as exc:
@@ -382,6 +385,7 @@ class PtlSimulator:
         try:
             await self._stop_event.wait()
         finally:
+            self._server = None
             await server.shutdown()  # type: ignore[no-untyped-call]
             # Let the closed connections run their close callbacks before the loop ends.
             await asyncio.sleep(0)
@@ -413,7 +417,6 @@ class PtlSimulator:
                 # ignore_missing_devices): the host sees a timeout, as on a real bus.
                 raise NoSuchIdException(f"unit {unit_id} is silent")
             self.requests += 1
-            latency = u.latency
             request_bytes, reply_bytes = frame_sizes(function, count)
             changed: list[SimLight] = []
             if set_values is not None:
@@ -425,7 +428,7 @@ class PtlSimulator:
                 registers[offset : offset + count] = u.registers[image : image + count]
         for snapshot in changed:
             self._notify(snapshot)
-        delay = latency + (self.timing.transaction(request_bytes, reply_bytes) if self.pace else 0)
+        delay = self.timing.transaction(request_bytes, reply_bytes) if self.pace else 0.0
         if delay > 0:
             # One sleep to an absolute deadline: two sleeps would add the loop's overshoot twice.
             await asyncio.sleep(max(0.0, arrived + delay - time.monotonic()))
@@ -455,13 +458,109 @@ class PtlSimulator:
             return data
         with self._lock:
             u = self._units.get(data[0])
-            if u is None or u.crc_faults <= 0:
+            if u is None:
                 return data
-            u.crc_faults -= 1
-            self.crc_faults_sent += 1
-        return data[:-1] + bytes([data[-1] ^ 0xA5])
+            if u.crc_faults > 0:
+                u.crc_faults -= 1
+                self.crc_faults_sent += 1
+                data = data[:-1] + bytes([data[-1] ^ 0xA5])
+            latency = u.latency
+        if latency > 0 and self._server is not None:
+            # A slow unit's reply is held back *after* pymodbus has addressed it: sleeping in
+            # the action instead lets pymodbus label the late reply with the id of whatever
+            # request came in meanwhile (its handler keeps only the last request).
+            loop = asyncio.get_running_loop()
+            for handler in list(self._server.active_connections.values()):
+                loop.call_later(latency, _late_write, handler, data)
+            return b""
+        return data
+
+
+def _late_write(handler: Any, data: bytes) -> None:
+    transport = getattr(handler, "transport", None)
+    if transport is None:
+        return  # the connection closed meanwhile: the late reply is lost, as on a bus
+    with contextlib.suppress(Exception):
+        transport.write(data)
 
 
 def units_of(lights: Mapping[str, LightAddress]) -> list[int]:
     """The distinct units a location -> light map uses (to build a matching simulator)."""
     return sorted({a.unit for a in lights.values()})
+
+
+def _parse_units(text: str) -> list[int]:
+    units: list[int] = []
+    for part in text.split(","):
+        first, _, last = part.partition("-")
+        units += range(int(first), int(last or first) + 1)
+    return units
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Serve a simulated bus and take floor commands from stdin (a manual demo peer)."""
+    import argparse
+    import sys
+
+    from devices.ptl.profile import load_profile
+
+    parser = argparse.ArgumentParser(
+        prog="python -m devices.ptl.simulator",
+        description="Simulated pick-to-light bus (Modbus RTU) on a URL or a serial path.",
+    )
+    parser.add_argument("url", help="socket://127.0.0.1:15021 or a pty path such as ./ttyA")
+    parser.add_argument("--units", default="1-10", help="unit ids, e.g. 1-10,20")
+    parser.add_argument("--profile", default="generic-ptl-v1")
+    parser.add_argument("--baud", type=int, default=19200)
+    parser.add_argument("--pace", action="store_true", help="reply with real wire timing")
+    parser.add_argument("--turnaround", type=float, default=0.002)
+    args = parser.parse_args(argv)
+
+    def show(light: SimLight) -> None:
+        color = light.color.value if light.color else "?"
+        mode = light.mode.value if light.mode else "?"
+        print(
+            f"  light {light.address}: {color} {mode} qty={light.qty} ack={light.ack_count}",
+            flush=True,
+        )
+
+    sim = PtlSimulator(
+        args.url,
+        _parse_units(args.units),
+        load_profile(args.profile),
+        timing=WireTiming(args.baud, turnaround=args.turnaround),
+        pace=args.pace,
+        listener=show,
+    )
+    commands: dict[str, Callable[..., object]] = {
+        "press": lambda u, s="0": sim.press(int(u), int(s)),
+        "short": lambda u, q, s="0": sim.press(int(u), int(s), Button.SHORT, int(q)),
+        "offline": lambda u: sim.set_offline(int(u)),
+        "online": lambda u: sim.set_offline(int(u), False),
+        "crc": lambda u, n="1": sim.inject_crc_errors(int(u), int(n)),
+        "slow": lambda u, seconds: sim.set_latency(int(u), float(seconds)),
+        "power": lambda u: sim.power_cycle(int(u)),
+        "stop": sim.stop,
+        "start": sim.start,
+    }
+    sim.start()
+    print(f"serving units {args.units} on {args.url}; commands: {', '.join(commands)}, quit")
+    try:
+        for line in sys.stdin:
+            words = line.split()
+            if not words:
+                continue
+            if words[0] == "quit":
+                break
+            try:
+                print(f"  -> {commands[words[0]](*words[1:])}", flush=True)
+            except (KeyError, TypeError, ValueError, DeviceError) as exc:
+                print(f"  ?? {exc!r}", flush=True)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        sim.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -146,3 +146,40 @@ class ScannerSimulator:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Scan each line typed on stdin (a manual demo peer); "|" stands for GS."""
+    import argparse
+    import sys
+    import time
+
+    parser = argparse.ArgumentParser(
+        prog="python -m devices.scanner.simulator",
+        description="Simulated serial scanner: every stdin line is scanned as a barcode.",
+    )
+    parser.add_argument("url", help="socket://127.0.0.1:15031 (device server) or a pty path")
+    parser.add_argument("--aim", default="]C1", help="AIM identifier to prefix; '' for none")
+    args = parser.parse_args(argv)
+    sim = ScannerSimulator(args.url)
+    sim.start()
+    print(f"scanner on {args.url}; type a barcode per line (| = GS), Ctrl-D to end")
+    try:
+        for line in sys.stdin:
+            data = line.rstrip("\r\n")
+            if not data:
+                continue
+            try:
+                sim.scan(data.replace("|", "\x1d"), args.aim or None)
+                print("  scanned", flush=True)
+            except DeviceError as exc:
+                print(f"  ?? {exc}", flush=True)
+                time.sleep(0.1)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        sim.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from devices.errors import ConfigError
 from devices.health import DeviceStateChanged, HealthState
 from devices.ptl.codec import Button, LightAddress, LightState
 from devices.ptl.driver import ButtonPressed, PtlBus, PtlBusConfig, PtlEvent, UnitState
@@ -404,6 +405,15 @@ def test_light_never_blocks_when_the_transport_is_missing() -> None:
         wait_for(lambda: "cannot open" in bus.health().detail, what="open error in health")
         assert bus.health().state is HealthState.DEVICE_FAULT
         assert bus.pending() == 2
+        # Bad requests fail in the caller, at once; "lit in mode off" is simply off.
+        with pytest.raises(ConfigError, match="purple"):
+            bus.light("A-01", "purple")
+        with pytest.raises(ConfigError, match="quantity"):
+            bus.light("A-01", "red", qty=10_000)
+        with pytest.raises(ConfigError, match="no location 'Z-9'"):
+            bus.off("Z-9")
+        bus.light("A-03", "red", "off", 4)
+        assert bus.desired("A-03") is None and bus.desired("A-01") is not None
     finally:
         bus.stop()
 
