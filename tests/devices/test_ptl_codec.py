@@ -55,7 +55,9 @@ def wall_profile(slots: int = 8) -> PtlProfile:
 
 
 @pytest.mark.parametrize(
-    "golden", [GOLDEN_LIGHT_TX, GOLDEN_LIGHT_RX, GOLDEN_POLL_TX, GOLDEN_POLL_RX]
+    "golden",
+    [GOLDEN_LIGHT_TX, GOLDEN_LIGHT_RX, GOLDEN_POLL_TX, GOLDEN_POLL_RX],
+    ids=["light-tx", "light-rx", "poll-tx", "poll-rx"],
 )
 def test_crc_of_every_golden_frame(golden: bytes) -> None:
     assert crc16(golden[:-2]).to_bytes(2, "little") == golden[-2:]
