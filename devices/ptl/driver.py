@@ -233,7 +233,8 @@ class _RtuClient(ModbusSerialClient):
     - the port comes from ``devices.transport`` (typed open errors, any pyserial URL);
     - ``recv`` returns as soon as bytes arrive instead of polling with sleeps (pymodbus's own
       loop manages ~46 frames/s over socket://, below a real 19,200 baud bus);
-    - a late reply to an earlier request is flushed before each send;
+    - a late reply to an earlier request is flushed before each send, and after a silent
+      timeout the line is drained for one more timeout (see ``drain_late_reply``);
     - a complete reply with a bad CRC raises CrcError at once instead of a timeout later.
     """
 
@@ -301,6 +302,24 @@ class _RtuClient(ModbusSerialClient):
                 if crc16(reply[:-2]) != int.from_bytes(reply[-2:], "little"):
                     raise CrcError(f"CRC mismatch in {reply.hex(' ')}")
         return data
+
+    def drain_late_reply(self) -> int:
+        """Discard whatever arrives within one more timeout; the number of bytes dropped.
+
+        RTU replies carry no request id: a slow unit's late answer that lands while the same
+        unit is asked again looks exactly like the new answer, and the bus would run one reply
+        behind. Masters wait out the line after a timeout for this reason.
+        """
+        if not self.socket:
+            return 0
+        dropped = 0
+        deadline = time.monotonic() + self._timeout
+        try:
+            while time.monotonic() < deadline:
+                dropped += len(read_available(self.socket, 512))
+        except PORT_ERRORS:
+            return dropped  # the next send reports the lost port
+        return dropped
 
     def close(self) -> None:
         """Close the port, tolerating one that already vanished."""
@@ -821,6 +840,8 @@ class PtlBus:
             # No bytes at all is a silent unit; some bytes that never made a frame is noise.
             outcome = "crc" if client.received else "timeout"
             note = f"{outcome}: {exc}"
+            if outcome == "timeout" and (dropped := client.drain_late_reply()):
+                note += f" (then {dropped} late bytes dropped)"
         self._log_frames(client, note)
         return outcome, registers
 
