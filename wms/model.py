@@ -159,3 +159,29 @@ class ExceptionStatus(StrEnum):
 
 
 LANGUAGES = ("en", "fr", "nl")
+
+
+class ParcelStatus(StrEnum):
+    """A parcel (carton) is filled at the pack station, closed, loaded at the dock, shipped."""
+
+    OPEN = "open"
+    CLOSED = "closed"
+    LOADED = "loaded"
+    SHIPPED = "shipped"
+
+
+class PrintJobState(StrEnum):
+    """Where a print job is: waiting, being sent, taken by the printer, given up, voided."""
+
+    QUEUED = "queued"
+    SENDING = "sending"
+    PRINTED = "printed"
+    FAILED = "failed"
+    VOID = "void"
+
+
+class ShipmentStatus(StrEnum):
+    """A shipment collects a carrier's parcels at one dock door until the truck leaves."""
+
+    OPEN = "open"
+    SHIPPED = "shipped"

@@ -18,6 +18,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -38,9 +39,12 @@ from wms.model import (
     MovementKind,
     OrderKind,
     OrderStatus,
+    ParcelStatus,
+    PrintJobState,
     ReservationStatus,
     Role,
     ScanOutcome,
+    ShipmentStatus,
     TaskKind,
     TaskStatus,
     WaveStatus,
@@ -563,3 +567,97 @@ class ScanEvent(Base):
 
 # Tables whose rows are history: the database itself refuses UPDATE and DELETE on them.
 APPEND_ONLY_TABLES = ("movement", "scan_event", "order_event")
+
+
+class SsccCounter(Base):
+    """The last serial handed out for one extension digit and GS1 company prefix."""
+
+    __tablename__ = "sscc_counter"
+    __table_args__ = (CheckConstraint("last_serial >= 0", name="last_serial_not_negative"),)
+    # Extension digit followed by the company prefix, e.g. "05412345"
+    key: Mapped[str] = mapped_column(String(16), primary_key=True)
+    last_serial: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class Shipment(Base):
+    """One carrier's parcels leaving through one dock door."""
+
+    __tablename__ = "shipment"
+    __table_args__ = (Index("ix_shipment_status_carrier_dock", "status", "carrier", "dock"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    carrier: Mapped[str] = mapped_column(String(40), default="")
+    dock: Mapped[str] = mapped_column(String(32), default="")
+    status: Mapped[ShipmentStatus] = mapped_column(
+        _enum(ShipmentStatus), default=ShipmentStatus.OPEN
+    )
+    created_at: Mapped[dt.datetime] = mapped_column(default=_now)
+    shipped_at: Mapped[dt.datetime | None] = mapped_column()
+    shipped_by: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+
+
+class Parcel(Base):
+    """A carton of one order, filled and verified at a pack station."""
+
+    __tablename__ = "parcel"
+    __table_args__ = (
+        UniqueConstraint("order_id", "number", name="uq_parcel_order_number"),
+        CheckConstraint("weight_g IS NULL OR weight_g >= 0", name="weight_not_negative"),
+        Index("ix_parcel_status_order", "status", "order_id"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("order.id"))
+    # 1, 2, 3... within the order ("parcel 2 of 3")
+    number: Mapped[int] = mapped_column(Integer)
+    status: Mapped[ParcelStatus] = mapped_column(_enum(ParcelStatus), default=ParcelStatus.OPEN)
+    carton: Mapped[str] = mapped_column(String(24), default="")
+    weight_g: Mapped[int | None] = mapped_column(Integer)
+    sscc: Mapped[str | None] = mapped_column(String(18), unique=True)
+    tracking_number: Mapped[str | None] = mapped_column(String(40), unique=True)
+    station: Mapped[str] = mapped_column(String(40), default="")
+    shipment_id: Mapped[int | None] = mapped_column(ForeignKey("shipment.id"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=_now)
+    closed_at: Mapped[dt.datetime | None] = mapped_column()
+    closed_by: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    loaded_at: Mapped[dt.datetime | None] = mapped_column()
+    loaded_by: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+
+
+class ParcelContent(Base):
+    """Units of one order line (and lot or serial) verified by scan into a parcel."""
+
+    __tablename__ = "parcel_content"
+    __table_args__ = (CheckConstraint("quantity > 0", name="quantity_positive"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    parcel_id: Mapped[int] = mapped_column(ForeignKey("parcel.id", ondelete="CASCADE"), index=True)
+    order_line_id: Mapped[int] = mapped_column(ForeignKey("order_line.id"), index=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("item.id"))
+    lot: Mapped[str] = mapped_column(String(40), default="")
+    serial: Mapped[str] = mapped_column(String(40), default="")
+    quantity: Mapped[int] = mapped_column(Integer)
+    scanned: Mapped[str] = mapped_column(String(100), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(default=_now)
+
+
+class PrintJob(Base):
+    """A document for a printer, stored before it is sent so that it is never lost."""
+
+    __tablename__ = "print_job"
+    __table_args__ = (Index("ix_print_job_printer_state", "printer", "state", "id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    printer: Mapped[str] = mapped_column(String(40))
+    # shipping_label, logistic_label, packing_list...
+    document: Mapped[str] = mapped_column(String(40))
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("order.id"), index=True)
+    parcel_id: Mapped[int | None] = mapped_column(ForeignKey("parcel.id"), index=True)
+    zpl: Mapped[bytes] = mapped_column(LargeBinary)
+    # The document's field data, so the preview renders the same label without a ZPL renderer.
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    state: Mapped[PrintJobState] = mapped_column(_enum(PrintJobState), default=PrintJobState.QUEUED)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str] = mapped_column(String(200), default="")
+    reprint_of: Mapped[int | None] = mapped_column(ForeignKey("print_job.id"))
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(default=_now)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=_now)
+    next_attempt_at: Mapped[dt.datetime | None] = mapped_column()
+    sent_at: Mapped[dt.datetime | None] = mapped_column()
