@@ -661,3 +661,25 @@ class PrintJob(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(default=_now)
     next_attempt_at: Mapped[dt.datetime | None] = mapped_column()
     sent_at: Mapped[dt.datetime | None] = mapped_column()
+
+
+class AuditLog(Base):
+    """A supervisor's action on the floor: who did what to which target, why, and when.
+
+    Append-only: the migration (and ``wms.audit`` for ``create_all``) adds the same triggers
+    as the ledger's, so a row can never be changed or removed.
+    """
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_at", "at"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), index=True)
+    username: Mapped[str] = mapped_column(String(40), default="")
+    # release_wave, hold_wave, expedite_order, reassign_batch, cancel_order, pause_picker...
+    action: Mapped[str] = mapped_column(String(40))
+    # What was acted on, e.g. "wave:W-0001", "order:SO-1", "batch:B-1", "exception:7"
+    target: Mapped[str] = mapped_column(String(80))
+    reason: Mapped[str] = mapped_column(String(300), default="")
+    # What the action did (counts, the new picker...), as JSON.
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    at: Mapped[dt.datetime] = mapped_column(default=_now)
