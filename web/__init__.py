@@ -77,6 +77,12 @@ def create_app(
     from web.live import init_live
 
     init_live(app, app.extensions["wms_db"])
+    from web.floor_devices import init_floor_devices
+    from web.lights import init_lights
+
+    init_lights(app)
+    # Built here (a bad device config stops the start); started only by the server's worker.
+    init_floor_devices(app, settings, app.extensions["wms_db"])
     errors.register(app)
 
     @app.context_processor

@@ -104,8 +104,15 @@ def _redact(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
-def _serve(settings: Settings, instance_dir: Path, host: str | None, port: int | None) -> None:
+def _serve(
+    settings: Settings,
+    instance_dir: Path,
+    host: str | None,
+    port: int | None,
+    simulators: Any = None,
+) -> None:
     from web import create_app, server
+    from web.floor_devices import DeviceSetupError, get_floor_devices, start_with_server
     from wms.db import Database, migrate
 
     database = Database(settings.database.url)
@@ -118,7 +125,15 @@ def _serve(settings: Settings, instance_dir: Path, host: str | None, port: int |
 
     with database.write() as session:
         sync_from_settings(session, settings)
-    app = create_app(settings, instance_dir=instance_dir, database=database)
+    try:
+        app = create_app(settings, instance_dir=instance_dir, database=database)
+    except DeviceSetupError as error:
+        click.secho(str(error), fg="red", err=True)
+        raise SystemExit(2) from None
+    devices = get_floor_devices(app)
+    if devices is not None and simulators is not None:
+        devices.use_simulators(simulators)
+    start_with_server(app)  # in gunicorn's worker, after the fork
     host = host or settings.server.host
     port = port or settings.server.port
     click.secho(f"Serving on http://{host}:{port}/  (Ctrl+C to stop)", fg="green")
@@ -194,12 +209,18 @@ def demo(
             gs1_company_prefix=settings.labels.gs1_company_prefix,
             progress=progress,
         )
+    light_zone = demo_data.make_light_zone(db)
     floor = _start_the_floor(db, settings)
     db.dispose()
     _print_demo(summary, settings, host, port)
     click.echo(f"  {floor}\n")
     if not no_serve:
-        _serve(settings, instance_dir, host, port)
+        from web.floor_devices import demo_floor
+
+        settings, simulators, lines = demo_floor(settings, light_zone)
+        for line in lines:
+            click.echo(f"  {line}")
+        _serve(settings, instance_dir, host, port, simulators)
 
 
 def _start_the_floor(db: Any, settings: Settings) -> str:

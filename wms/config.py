@@ -91,6 +91,12 @@ class DeviceSettings(_Section):
     zone: str | None = None
     station: str | None = None
     addresses: list[Annotated[int, Field(ge=1, le=247)]] = []
+    # Pick-to-light: location code -> light address "UNIT" or "UNIT/SLOT" (docs/devices.md).
+    lights: dict[str, str | int] = {}
+    # Pick-to-light zone: the key in `lights` of the zone's "order complete" light.
+    order_complete: str | None = None
+    # Driver options passed through as they are (timeout, offline_after, profile dict, ...).
+    options: dict[str, Any] = {}
 
     @field_validator("url")
     @classmethod
@@ -178,6 +184,11 @@ class Settings(_Section):
                     f"picking.one_way_aisles names zone {zone_code!r}, which is not among zones"
                 )
         for device in self.devices:
+            if device.order_complete is not None and device.order_complete not in device.lights:
+                problems.append(
+                    f"device {device.name!r}: order_complete {device.order_complete!r} "
+                    "must be one of its lights"
+                )
             if device.zone is not None and device.zone not in zone_codes:
                 problems.append(
                     f"device {device.name!r} names zone {device.zone!r}, which is not among "

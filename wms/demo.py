@@ -788,3 +788,29 @@ def generate_demo(
         users=len(DEMO_LOGINS),
         api_token=api_token,
     )
+
+
+def make_light_zone(
+    db: Database, *, code: str = "P", from_zone: str = "A", count: int = 24
+) -> list[str]:
+    """Turn the first ``count`` pick faces of ``from_zone`` into a pick-to-light zone.
+
+    Run after :func:`generate_demo` and before release, so those faces' picks become light
+    tasks; returns the location codes, in walk order, for the zone's light bus.
+    """
+    from wms.db.schema import Location, Zone
+
+    with db.write() as session:
+        source = session.scalar(select(Zone).where(Zone.code == from_zone))
+        if source is None:
+            return []
+        zone = ensure_zone(session, code, "Pick-to-light (demo)", ZoneKind.PICK_TO_LIGHT)
+        faces = session.scalars(
+            select(Location)
+            .where(Location.zone_id == source.id, Location.type == LocationType.PICK_FACE)
+            .order_by(Location.walk_sequence, Location.id)
+            .limit(count)
+        ).all()
+        for sequence, face in enumerate(faces, start=1):
+            face.zone_id, face.walk_sequence = zone.id, sequence
+        return [face.code for face in faces]
