@@ -134,6 +134,27 @@ class LabelSettings(_Section):
     sscc_extension_digit: Annotated[int, Field(ge=0, le=9)] = 0
 
 
+class CartonSettings(_Section):
+    """A shipping carton the packers can use: inside size, tare and the weight it may carry."""
+
+    code: Annotated[str, Field(pattern=r"^[A-Z0-9][A-Z0-9-]{0,23}$")]
+    name: str = ""
+    length_mm: Annotated[int, Field(ge=1, le=5000)]
+    width_mm: Annotated[int, Field(ge=1, le=5000)]
+    height_mm: Annotated[int, Field(ge=1, le=5000)]
+    max_weight_g: Annotated[int, Field(ge=1, le=2_000_000)]
+    tare_g: Annotated[int, Field(ge=0, le=100_000)] = 0
+
+
+class PackStationSettings(_Section):
+    """A pack station: its location on the floor, its label printer, its fixed scanner."""
+
+    name: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$")]
+    location: str
+    printer: str | None = None
+    scanner: str | None = None
+
+
 class PickingSettings(_Section):
     """How work is released and batched."""
 
@@ -158,6 +179,8 @@ class Settings(_Section):
     printers: list[PrinterSettings] = []
     labels: LabelSettings = LabelSettings()
     picking: PickingSettings = PickingSettings()
+    cartons: list[CartonSettings] = []
+    pack_stations: list[PackStationSettings] = []
 
     @field_validator("language")
     @classmethod
@@ -174,6 +197,8 @@ class Settings(_Section):
             ("zone", [z.code for z in self.zones]),
             ("device", [d.name for d in self.devices]),
             ("printer", [p.name for p in self.printers]),
+            ("carton", [c.code for c in self.cartons]),
+            ("pack station", [p.name for p in self.pack_stations]),
         ):
             duplicates = sorted({n for n in names if names.count(n) > 1})
             if duplicates:
@@ -194,9 +219,35 @@ class Settings(_Section):
                     f"device {device.name!r} names zone {device.zone!r}, which is not among "
                     f"zones ({', '.join(sorted(zone_codes)) or 'none defined'})"
                 )
+        printer_names = {p.name for p in self.printers}
+        device_names = {d.name for d in self.devices}
+        for station in self.pack_stations:
+            if station.printer is not None and station.printer not in printer_names:
+                problems.append(
+                    f"pack station {station.name!r} names printer {station.printer!r}, which is "
+                    f"not among printers ({', '.join(sorted(printer_names)) or 'none defined'})"
+                )
+            if station.scanner is not None and station.scanner not in device_names:
+                problems.append(
+                    f"pack station {station.name!r} names scanner {station.scanner!r}, which is "
+                    "not among devices"
+                )
         if problems:
             raise ValueError("; ".join(problems))
         return self
+
+    def pack_station(self, name: str) -> PackStationSettings | None:
+        """The pack station called ``name``, if configured."""
+        return next((p for p in self.pack_stations if p.name == name), None)
+
+    def station_printer(self, station: str) -> PrinterSettings | None:
+        """The label printer of a pack station: the one it names, else one serving it."""
+        configured = self.pack_station(station)
+        wanted = configured.printer if configured else None
+        for printer in self.printers:
+            if printer.name == wanted or (wanted is None and printer.station == station):
+                return printer
+        return None
 
 
 def _describe(error: Mapping[str, Any]) -> str:

@@ -326,3 +326,31 @@ def test_an_order_is_found_by_its_tote_and_its_cart_slot_and_must_be_picked(data
     with database.write() as s:
         new_order(s, "C-5", [("MUG", 1)])
     _refused(database, "not_picked", lambda s: find_order(s, "C-5"))
+
+
+def test_config_cartons_and_pack_stations_are_checked() -> None:
+    from wms.config import ConfigError, parse_settings
+
+    settings = parse_settings(
+        {
+            "printers": [{"name": "zebra-1", "url": "tcp://127.0.0.1:9100", "station": "pack-1"}],
+            "cartons": [
+                {"code": "S", "length_mm": 1, "width_mm": 1, "height_mm": 1, "max_weight_g": 1}
+            ],
+            "pack_stations": [{"name": "pack-1", "location": "PACK-1"}],
+        }
+    )
+    printer = settings.station_printer("pack-1")
+    assert printer is not None and printer.name == "zebra-1"
+    assert settings.station_printer("pack-9") is None
+    with pytest.raises(ConfigError, match="names printer 'nope'"):
+        parse_settings({"pack_stations": [{"name": "pack-1", "location": "P", "printer": "nope"}]})
+    with pytest.raises(ConfigError, match="carton names must be unique"):
+        parse_settings(
+            {
+                "cartons": [
+                    {"code": "S", "length_mm": 1, "width_mm": 1, "height_mm": 1, "max_weight_g": 1}
+                ]
+                * 2
+            }
+        )
