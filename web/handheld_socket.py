@@ -110,16 +110,25 @@ class HandheldNamespace(Namespace):
         scanned_at = _time(data.get("scanned_at"))
         try:
             with self._db.write() as session:
-                answer = handheld.handle_scan(
+                answer, view = handheld.scan(
                     session,
                     user_id=current_user.id,
                     client_id=client_id,
                     raw=raw,
                     scanned_at=scanned_at,
                 )
+        except handheld.DuplicateScan:
+            # A copy of this scan won the race on another connection: answer with its result.
+            with self._db.read() as session:
+                stored = handheld.stored_answer(session, client_id) or {}
+                answer = handheld.Answer(**{**stored, "repeated": True})
+                view = handheld.snapshot(session, current_user.id)
         except WmsError as error:
             return self._refused(error)
-        return self._answer(answer)
+        data = answer.as_dict()
+        data["message"] = message(answer.reason, answer.params, answer.params.get("detail", ""))
+        data["snapshot"] = view
+        return data
 
     def _act(self, action: Callable[..., handheld.Answer], **arguments: Any) -> dict[str, Any]:
         """Run one handheld action in its own transaction and answer it."""

@@ -10,19 +10,16 @@ import datetime as dt
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from wms.db.schema import (
     BatchOrder,
-    Item,
-    ItemGtin,
-    Location,
     Order,
     PickBatch,
     PickTask,
-    ReplenishmentTask,
     Zone,
+    metadata,
 )
 from wms.errors import Conflict, InvalidInput, NotFound, WmsError
 from wms.model import (
@@ -36,7 +33,7 @@ from wms.model import (
 )
 from wms.picks import confirm_pick, report_short
 from wms.scanning import ParsedScan, ScanError, parse_scan
-from wms.scans import ScanRecord, find_scan, record_scan
+from wms.scans import ScanRecord, find_scan, log_scan, record_scan, stored_answer
 
 ACTIVE = (BatchStatus.ASSIGNED, BatchStatus.IN_PROGRESS)
 
@@ -102,106 +99,284 @@ def take_next_batch(session: Session, user_id: int) -> PickBatch | None:
     return None
 
 
-def _totes(session: Session, batch: PickBatch) -> list[BatchOrder]:
-    return list(
-        session.scalars(
-            select(BatchOrder)
-            .where(BatchOrder.batch_id == batch.id)
-            .order_by(BatchOrder.tote_position)
-        )
+# The scan path answers every scan of every handheld, so it reads the cart in three prebuilt
+# Core statements and writes with Core too: the ORM's loads cost ten times the SQL here.
+_batch_t: Table = metadata.tables["pick_batch"]
+_tote_t: Table = metadata.tables["batch_order"]
+_task_t: Table = metadata.tables["pick_task"]
+_order_t: Table = metadata.tables["order"]
+_item_t: Table = metadata.tables["item"]
+_location_t: Table = metadata.tables["location"]
+_zone_t: Table = metadata.tables["zone"]
+_gtin_t: Table = metadata.tables["item_gtin"]
+_replenishment_t: Table = metadata.tables["replenishment_task"]
+_task_zone = _zone_t.alias("task_zone")
+
+_CART = (
+    select(
+        _batch_t.c.id,
+        _batch_t.c.code,
+        _batch_t.c.kind,
+        _batch_t.c.status,
+        _zone_t.c.code.label("zone"),
+        select(func.count())
+        .where(_task_t.c.batch_id == _batch_t.c.id)
+        .scalar_subquery()
+        .label("total"),
+        select(func.count())
+        .where(_task_t.c.batch_id == _batch_t.c.id, _task_t.c.status == TaskStatus.OPEN)
+        .scalar_subquery()
+        .label("open"),
+    )
+    .join(_zone_t, _zone_t.c.id == _batch_t.c.zone_id)
+    .where(_batch_t.c.picker_id == bindparam("p_user"), _batch_t.c.status.in_(ACTIVE))
+    .order_by(_batch_t.c.id)
+    .limit(1)
+)
+_TOTES = (
+    select(_tote_t.c.tote_position, _tote_t.c.order_id, _tote_t.c.tote_barcode, _order_t.c.number)
+    .join(_order_t, _order_t.c.id == _tote_t.c.order_id)
+    .where(_tote_t.c.batch_id == bindparam("p_batch"))
+    .order_by(_tote_t.c.tote_position)
+)
+_PROGRESS = select(func.count(), func.count().filter(_task_t.c.status == TaskStatus.OPEN)).where(
+    _task_t.c.batch_id == bindparam("p_batch")
+)
+_WAITING = select(_replenishment_t.c.id).where(_replenishment_t.c.status == TaskStatus.OPEN)
+_CURRENT = (
+    select(
+        _task_t.c.id,
+        _task_t.c.sequence,
+        _task_t.c.order_id,
+        _task_t.c.item_id,
+        _task_t.c.lot,
+        _task_t.c.quantity,
+        _task_t.c.picked_quantity,
+        _task_t.c.unit,
+        _task_t.c.location_confirmed,
+        _task_t.c.scanned_quantity,
+        _task_t.c.tote_position,
+        _location_t.c.code.label("location"),
+        _location_t.c.barcode.label("location_barcode"),
+        _task_zone.c.code.label("zone"),
+        _location_t.c.aisle,
+        _location_t.c.bay,
+        _location_t.c.level,
+        _item_t.c.sku,
+        _item_t.c.name.label("item"),
+        _item_t.c.description,
+        _order_t.c.number.label("order"),
+    )
+    .select_from(
+        _task_t.join(_location_t, _location_t.c.id == _task_t.c.location_id)
+        .join(_task_zone, _task_zone.c.id == _location_t.c.zone_id)
+        .join(_item_t, _item_t.c.id == _task_t.c.item_id)
+        .join(_order_t, _order_t.c.id == _task_t.c.order_id)
+    )
+    .where(
+        _task_t.c.batch_id == bindparam("p_batch"),
+        _task_t.c.status == TaskStatus.OPEN,
+        _task_t.c.waits_for_id.is_(None) | _task_t.c.waits_for_id.not_in(_WAITING),
+    )
+    .order_by(_task_t.c.sequence)
+    .limit(1)
+)
+_TOTE_IN_USE = (
+    select(_tote_t.c.batch_id)
+    .join(_batch_t, _batch_t.c.id == _tote_t.c.batch_id)
+    .where(_tote_t.c.tote_barcode == bindparam("p_tote"), _batch_t.c.status.in_(ACTIVE))
+    .limit(1)
+)
+_BIND_TOTE = (
+    update(_tote_t)
+    .where(_tote_t.c.batch_id == bindparam("p_batch"), _tote_t.c.order_id == bindparam("p_order"))
+    .values(tote_barcode=bindparam("p_tote"))
+)
+_CART_STARTED = (
+    update(_batch_t)
+    .where(_batch_t.c.id == bindparam("p_batch"))
+    .values(status=BatchStatus.IN_PROGRESS, started_at=bindparam("p_now"))
+)
+_LOCATION_CONFIRMED = (
+    update(_task_t).where(_task_t.c.id == bindparam("p_task")).values(location_confirmed=True)
+)
+_COUNTED = (
+    update(_task_t)
+    .where(_task_t.c.id == bindparam("p_task"))
+    .values(scanned_quantity=bindparam("p_scanned"))
+)
+_PACK_OF = select(_gtin_t.c.pack_quantity).where(
+    _gtin_t.c.gtin == bindparam("p_gtin"), _gtin_t.c.item_id == bindparam("p_item")
+)
+_ITEM_OF_GTIN = (
+    select(_item_t.c.name)
+    .join(_gtin_t, _gtin_t.c.item_id == _item_t.c.id)
+    .where(_gtin_t.c.gtin == bindparam("p_gtin"))
+    .limit(1)
+)
+
+
+@dataclass(slots=True)
+class Tote:
+    """One tote position of a cluster cart and the order it carries."""
+
+    position: int
+    order_id: int
+    order: str
+    barcode: str | None
+
+
+@dataclass(slots=True)
+class OpenPick:
+    """The picker's current task with what the screen shows of it."""
+
+    id: int
+    sequence: int
+    order_id: int
+    item_id: int
+    lot: str
+    quantity: int
+    picked_quantity: int
+    unit: HandlingUnit
+    location_confirmed: bool
+    scanned_quantity: int
+    tote_position: int
+    location: str
+    location_barcode: str | None
+    zone: str
+    aisle: str
+    bay: str
+    level: str
+    sku: str
+    item: str
+    description: str
+    order: str
+
+    @property
+    def remaining(self) -> int:
+        """Units still to pick."""
+        return self.quantity - self.picked_quantity
+
+
+@dataclass(slots=True)
+class Cart:
+    """The picker's active batch as the scan path sees it."""
+
+    id: int
+    code: str
+    kind: BatchKind
+    status: BatchStatus
+    zone: str
+    totes: list[Tote]
+    done: int
+    total: int
+    task: OpenPick | None
+
+    def tote_of(self, order_id: int) -> Tote | None:
+        """The tote position that carries ``order_id``."""
+        return next((t for t in self.totes if t.order_id == order_id), None)
+
+
+def load_cart(session: Session, user_id: int) -> Cart | None:
+    """The picker's active batch, its totes, progress and current task: three indexed reads."""
+    connection = session.connection()
+    batch = connection.execute(_CART, {"p_user": user_id}).first()
+    if batch is None:
+        return None
+    ids = {"p_batch": batch.id}
+    totes = [
+        Tote(p, order_id, number, tote)
+        for p, order_id, tote, number in connection.execute(_TOTES, ids)
+    ]
+    current = connection.execute(_CURRENT, ids).first()
+    return Cart(
+        batch.id,
+        batch.code,
+        batch.kind,
+        batch.status,
+        batch.zone,
+        totes,
+        batch.total - batch.open,
+        batch.total,
+        OpenPick(**current._mapping) if current is not None else None,
     )
 
 
-def _needs_totes(batch: PickBatch) -> bool:
-    return batch.kind is BatchKind.CLUSTER
-
-
-def current_task(session: Session, batch: PickBatch) -> PickTask | None:
-    """The next open task in route order that is not waiting for a replenishment."""
-    waiting = select(ReplenishmentTask.id).where(ReplenishmentTask.status == TaskStatus.OPEN)
-    return session.scalar(
-        select(PickTask)
-        .where(
-            PickTask.batch_id == batch.id,
-            PickTask.status == TaskStatus.OPEN,
-            (PickTask.waits_for_id.is_(None)) | (PickTask.waits_for_id.not_in(waiting)),
-        )
-        .order_by(PickTask.sequence)
-        .limit(1)
-    )
+def _cart_step(session: Session, user_id: int) -> str:
+    cart = load_cart(session, user_id)
+    return _step(cart) if cart is not None else "idle"
 
 
 def snapshot(session: Session, user_id: int) -> dict[str, Any]:
     """Everything the handheld shows, from scratch: on connect, reconnect and reload."""
-    batch = current_batch(session, user_id)
-    if batch is None:
+    return show(load_cart(session, user_id))
+
+
+def show(cart: Cart | None) -> dict[str, Any]:
+    """The handheld's view of a cart (see docs/handheld-protocol.md, ``snapshot``)."""
+    if cart is None:
         return {"batch": None, "task": None, "step": "idle"}
-    totes = _totes(session, batch)
-    tasks = session.scalars(
-        select(PickTask).where(PickTask.batch_id == batch.id).order_by(PickTask.sequence)
-    ).all()
-    task = current_task(session, batch)
-    step = _step(batch, totes, task)
+    task = cart.task
     return {
         "batch": {
-            "code": batch.code,
-            "kind": batch.kind.value,
-            "zone": batch.zone.code,
+            "code": cart.code,
+            "kind": cart.kind.value,
+            "zone": cart.zone,
             "totes": [
-                {
-                    "position": t.tote_position,
-                    "order": t.order.number,
-                    "tote": t.tote_barcode,
-                }
-                for t in totes
+                {"position": t.position, "order": t.order, "tote": t.barcode} for t in cart.totes
             ],
-            "done": sum(1 for t in tasks if t.status is not TaskStatus.OPEN),
-            "total": len(tasks),
-            "waiting": sum(1 for t in tasks if t.status is TaskStatus.OPEN and t is not task)
-            if task is None
-            else 0,
+            "done": cart.done,
+            "total": cart.total,
+            "waiting": cart.total - cart.done if task is None else 0,
         },
-        "task": _task_view(session, task, totes) if task is not None else None,
-        "step": step,
+        "task": _task_view(cart, task) if task is not None else None,
+        "step": _step(cart),
     }
 
 
-def _step(batch: PickBatch, totes: list[BatchOrder], task: PickTask | None) -> str:
-    if _needs_totes(batch) and any(t.tote_barcode is None for t in totes):
+def _needs_totes(kind: BatchKind) -> bool:
+    return kind is BatchKind.CLUSTER
+
+
+def _step(cart: Cart) -> str:
+    if _needs_totes(cart.kind) and any(t.barcode is None for t in cart.totes):
         return "tote_start"
+    task = cart.task
     if task is None:
-        return "done" if batch.status is BatchStatus.DONE else "waiting"
+        return "done" if cart.status is BatchStatus.DONE else "waiting"
     if not task.location_confirmed:
         return "location"
-    if task.scanned_quantity < task.quantity - task.picked_quantity:
+    if task.scanned_quantity < task.remaining:
         return "item"
-    return "tote" if _needs_totes(batch) else "confirm"
+    return "tote" if _needs_totes(cart.kind) else "confirm"
 
 
-def _task_view(session: Session, task: PickTask, totes: list[BatchOrder]) -> dict[str, Any]:
-    item = session.get_one(Item, task.item_id)
-    location = session.get_one(Location, task.location_id)
-    tote = next((t for t in totes if t.order_id == task.order_id), None)
+def _task_view(cart: Cart, task: OpenPick) -> dict[str, Any]:
+    tote = cart.tote_of(task.order_id)
     return {
         "id": task.id,
         "sequence": task.sequence,
-        "location": location.code,
-        "zone": location.zone.code,
-        "aisle": location.aisle,
-        "bay": location.bay,
-        "level": location.level,
-        "sku": item.sku,
-        "item": item.name,
-        "description": item.description,
+        "location": task.location,
+        "zone": task.zone,
+        "aisle": task.aisle,
+        "bay": task.bay,
+        "level": task.level,
+        "sku": task.sku,
+        "item": task.item,
+        "description": task.description,
         "lot": task.lot,
-        "quantity": task.quantity - task.picked_quantity,
+        "quantity": task.remaining,
         "unit": task.unit.value,
         "scanned": task.scanned_quantity,
         "location_confirmed": task.location_confirmed,
         "tote_position": task.tote_position,
-        "tote": tote.tote_barcode if tote else None,
-        "order": task.order.number,
+        "tote": tote.barcode if tote else None,
+        "order": task.order,
     }
+
+
+class DuplicateScan(Exception):
+    """Another copy of this scan was recorded first: roll back and answer with its result."""
 
 
 def handle_scan(
@@ -214,19 +389,41 @@ def handle_scan(
     now: dt.datetime | None = None,
 ) -> Answer:
     """Check one scan against the picker's current step; record it once; act on it."""
-    previous = find_scan(session, client_id)
+    answer, _view = scan(
+        session, user_id=user_id, client_id=client_id, raw=raw, scanned_at=scanned_at, now=now
+    )
+    return answer
+
+
+def scan(
+    session: Session,
+    *,
+    user_id: int,
+    client_id: str,
+    raw: str,
+    scanned_at: dt.datetime | None = None,
+    now: dt.datetime | None = None,
+) -> tuple[Answer, dict[str, Any]]:
+    """:func:`handle_scan` and the handheld's view after it, from the same transaction.
+
+    Raises DuplicateScan when a copy of the same scan committed first (PostgreSQL, two
+    connections): the caller rolls back and answers with :func:`stored_answer`.
+    """
+    previous = stored_answer(session, client_id)
     if previous is not None:
-        return Answer(**{**previous.result, "repeated": True})
+        return Answer(**{**previous, "repeated": True}), snapshot(session, user_id)
     now = now or dt.datetime.now(dt.UTC)
+    cart = load_cart(session, user_id)
     parsed: ParsedScan | None = None
     try:
         parsed = parse_scan(raw)
-        answer, kind = _apply(session, user_id, parsed, client_id, now)
+        answer, kind, cart = _apply(session, cart, user_id, parsed, client_id, now)
     except ScanError as error:
         answer, kind = Answer(False, "unreadable", {"detail": str(error)}), "unreadable"
     except WmsError as error:
         answer, kind = Answer(False, error.code, {"detail": error.message}), "action"
-    record_scan(
+        cart = load_cart(session, user_id)  # the refusal may come from a change elsewhere
+    logged = log_scan(
         session,
         ScanRecord(
             client_id=client_id,
@@ -241,7 +438,9 @@ def handle_scan(
             scanned_at=scanned_at,
         ),
     )
-    return answer
+    if not logged:
+        raise DuplicateScan(client_id)
+    return answer, show(cart)
 
 
 def _parsed_json(parsed: ParsedScan | None) -> dict[str, Any]:
@@ -255,125 +454,102 @@ def _parsed_json(parsed: ParsedScan | None) -> dict[str, Any]:
 
 
 def _apply(
-    session: Session, user_id: int, scan: ParsedScan, client_id: str, now: dt.datetime
-) -> tuple[Answer, str]:
-    batch = current_batch(session, user_id)
-    if batch is None:
-        return Answer(False, "no_batch", step="idle"), "none"
-    totes = _totes(session, batch)
-    task = current_task(session, batch)
-    step = _step(batch, totes, task)
+    session: Session,
+    cart: Cart | None,
+    user_id: int,
+    scan: ParsedScan,
+    client_id: str,
+    now: dt.datetime,
+) -> tuple[Answer, str, Cart | None]:
+    """What the scan means at this step: (answer, scan kind, the cart as it is now).
+
+    Only a pick moves the cart on (it is read again); every other answer changes no more
+    than what is updated in memory here.
+    """
+    if cart is None:
+        return Answer(False, "no_batch", step="idle"), "none", cart
+    task, step = cart.task, _step(cart)
     if step == "tote_start":
-        return _bind_tote(session, batch, totes, scan), "tote"
+        return _bind_tote(session, cart, scan, now), "tote", cart
     if task is None:
-        return Answer(False, "nothing_to_pick", step=step), "none"
+        return Answer(False, "nothing_to_pick", step=step), "none", cart
+    connection = session.connection()
     if step == "location":
-        location = session.get_one(Location, task.location_id)
-        if scan.value not in (location.barcode, location.code):
-            return (
-                Answer(
-                    False,
-                    "wrong_location",
-                    {"expected": location.code, "scanned": scan.value},
-                    step="location",
-                ),
-                "location",
-            )
+        if scan.value not in (task.location_barcode, task.location):
+            expected = {"expected": task.location, "scanned": scan.value}
+            return Answer(False, "wrong_location", expected, step="location"), "location", cart
+        connection.execute(_LOCATION_CONFIRMED, {"p_task": task.id})
         task.location_confirmed = True
-        return Answer(True, "location_ok", {"location": location.code}, step="item"), "location"
+        answer = Answer(True, "location_ok", {"location": task.location}, step="item")
+        return answer, "location", cart
     if step == "item":
-        return _count_item(session, task, scan, now), "item"
+        return _count_item(session, cart, task, scan, now), "item", cart
     if step == "confirm":
-        return Answer(False, "press_confirm", step="confirm"), "none"
+        return Answer(False, "press_confirm", step="confirm"), "none", cart
     # The units are counted; scanning the order's tote closes the pick.
-    if step == "tote":
-        tote = next(t for t in totes if t.order_id == task.order_id)
-        if scan.value != tote.tote_barcode:
-            return (
-                Answer(
-                    False,
-                    "wrong_tote",
-                    {
-                        "expected": tote.tote_barcode,
-                        "position": tote.tote_position,
-                        "scanned": scan.value,
-                    },
-                    step="tote",
-                ),
-                "tote",
-            )
-    quantity = task.quantity - task.picked_quantity
-    result = confirm_pick(session, task.id, quantity, user_id=user_id, scan_id=client_id, now=now)
-    next_step = _step(batch, totes, current_task(session, batch))
-    return (
-        Answer(
-            True,
-            "picked",
-            {
-                "quantity": result.picked,
-                "order": task.order.number,
-                "batch_done": result.batch_done,
-            },
-            step=next_step,
-        ),
-        "tote",
-    )
+    tote = cart.tote_of(task.order_id)
+    if tote is None or scan.value != tote.barcode:
+        params = {
+            "expected": tote.barcode if tote else "",
+            "position": tote.position if tote else task.tote_position,
+            "scanned": scan.value,
+        }
+        return Answer(False, "wrong_tote", params, step="tote"), "tote", cart
+    # A savepoint: a pick refused half-way (stock gone meanwhile) leaves nothing behind.
+    with session.begin_nested():
+        result = confirm_pick(
+            session, task.id, task.remaining, user_id=user_id, scan_id=client_id, now=now
+        )
+    after = load_cart(session, user_id)
+    params = {"quantity": result.picked, "order": task.order, "batch_done": result.batch_done}
+    next_step = _step(after) if after is not None else "idle"
+    return Answer(True, "picked", params, step=next_step), "tote", after
 
 
-def _bind_tote(
-    session: Session, batch: PickBatch, totes: list[BatchOrder], scan: ParsedScan
-) -> Answer:
+def _bind_tote(session: Session, cart: Cart, scan: ParsedScan, now: dt.datetime) -> Answer:
     if scan.gtin or scan.sscc:
         return Answer(False, "not_a_tote", {"scanned": scan.value}, step="tote_start")
-    if any(t.tote_barcode == scan.value for t in totes):
+    if any(t.barcode == scan.value for t in cart.totes):
         return Answer(False, "tote_already_on_cart", {"tote": scan.value}, step="tote_start")
-    busy = session.scalar(
-        select(BatchOrder.batch_id)
-        .join(PickBatch, BatchOrder.batch_id == PickBatch.id)
-        .where(BatchOrder.tote_barcode == scan.value, PickBatch.status.in_(ACTIVE))
-    )
-    if busy is not None:
+    connection = session.connection()
+    if connection.execute(_TOTE_IN_USE, {"p_tote": scan.value}).first() is not None:
         return Answer(False, "tote_in_use", {"tote": scan.value}, step="tote_start")
-    slot = next(t for t in totes if t.tote_barcode is None)
-    slot.tote_barcode = scan.value
-    left = sum(1 for t in totes if t.tote_barcode is None)
-    if batch.status is BatchStatus.ASSIGNED and not left:
-        batch.status = BatchStatus.IN_PROGRESS
-        batch.started_at = dt.datetime.now(dt.UTC)
+    slot = next(t for t in cart.totes if t.barcode is None)
+    connection.execute(
+        _BIND_TOTE, {"p_batch": cart.id, "p_order": slot.order_id, "p_tote": scan.value}
+    )
+    slot.barcode = scan.value
+    left = sum(1 for t in cart.totes if t.barcode is None)
+    if cart.status is BatchStatus.ASSIGNED and not left:
+        connection.execute(_CART_STARTED, {"p_batch": cart.id, "p_now": now})
+        cart.status = BatchStatus.IN_PROGRESS
     return Answer(
         True,
         "tote_bound",
-        {
-            "tote": scan.value,
-            "position": slot.tote_position,
-            "order": slot.order.number,
-            "left": left,
-        },
+        {"tote": scan.value, "position": slot.position, "order": slot.order, "left": left},
         step="tote_start" if left else "location",
     )
 
 
-def _count_item(session: Session, task: PickTask, scan: ParsedScan, now: dt.datetime) -> Answer:
-    item = session.get_one(Item, task.item_id)
+def _count_item(
+    session: Session, cart: Cart, task: OpenPick, scan: ParsedScan, now: dt.datetime
+) -> Answer:
     if scan.gtin is None:
         return Answer(
-            False, "wrong_item", {"expected": item.name, "scanned": scan.value}, step="item"
+            False, "wrong_item", {"expected": task.item, "scanned": scan.value}, step="item"
         )
-    pack = session.scalar(
-        select(ItemGtin.pack_quantity).where(
-            ItemGtin.gtin == scan.gtin, ItemGtin.item_id == task.item_id
-        )
-    )
+    connection = session.connection()
+    pack = connection.execute(_PACK_OF, {"p_gtin": scan.gtin, "p_item": task.item_id}).scalar()
     if pack is None:
-        other = session.scalar(select(Item.name).join(ItemGtin).where(ItemGtin.gtin == scan.gtin))
+        other = connection.execute(_ITEM_OF_GTIN, {"p_gtin": scan.gtin}).scalar()
         return Answer(
-            False, "wrong_item", {"expected": item.name, "scanned": other or scan.gtin}, step="item"
+            False, "wrong_item", {"expected": task.item, "scanned": other or scan.gtin}, step="item"
         )
     if scan.lot and task.lot and scan.lot != task.lot:
         return Answer(False, "wrong_lot", {"expected": task.lot, "scanned": scan.lot}, step="item")
     if scan.expiry is not None and scan.expiry < now.date():
         return Answer(False, "expired", {"expiry": scan.expiry.isoformat()}, step="item")
-    remaining = task.quantity - task.picked_quantity
+    remaining = task.remaining
     if task.unit is HandlingUnit.PALLET:
         pack = remaining  # a whole pallet is taken as one: the scan checks it is the right item
     if task.scanned_quantity + pack > remaining:
@@ -384,9 +560,9 @@ def _count_item(session: Session, task: PickTask, scan: ParsedScan, now: dt.date
             step="item",
         )
     task.scanned_quantity += pack
+    connection.execute(_COUNTED, {"p_task": task.id, "p_scanned": task.scanned_quantity})
     done = task.scanned_quantity >= remaining
-    batch = session.get_one(PickBatch, task.batch_id)
-    next_step = ("tote" if _needs_totes(batch) else "confirm") if done else "item"
+    next_step = ("tote" if _needs_totes(cart.kind) else "confirm") if done else "item"
     return Answer(
         True,
         "item_ok",
@@ -461,7 +637,7 @@ def short_pick(
             "backordered": result.backordered,
             "order": session.get_one(Order, task.order_id).number,
         },
-        step=_step(batch, _totes(session, batch), current_task(session, batch)),
+        step=_cart_step(session, user_id),
     )
     record_scan(
         session,
@@ -536,7 +712,7 @@ def skip_task(session: Session, *, user_id: int, client_id: str, task_id: int) -
         True,
         "skipped",
         {"location": task.location.code},
-        step=_step(batch, _totes(session, batch), current_task(session, batch)),
+        step=_cart_step(session, user_id),
     )
     record_scan(
         session,
