@@ -77,6 +77,9 @@ def create_app(
     from web.live import init_live
 
     init_live(app, app.extensions["wms_db"])
+    from web.dashboard import init_dashboard
+
+    init_dashboard(app, app.extensions["wms_db"])
     from web.floor_devices import init_floor_devices
     from web.lights import init_lights
 

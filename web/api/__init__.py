@@ -5,7 +5,8 @@ from __future__ import annotations
 from flask import Flask
 from flask_smorest import Api
 
-from web.api import flow, items, locations, orders, stock
+from web.api import actions, flow, items, locations, orders, stock
+from web.api import kpis as kpis_api
 from web.api.common import ErrorSchema
 from web.extensions import csrf
 
@@ -88,7 +89,8 @@ def init_api(app: Flask) -> None:
             "description": "A signed-in browser session; POSTs also need the X-CSRFToken header",
         },
     )
-    for blueprint in (items.blp, locations.blp, stock.blp, orders.blp, *flow.BLUEPRINTS):
+    blueprints = (items.blp, locations.blp, stock.blp, orders.blp, *flow.BLUEPRINTS)
+    for blueprint in (*blueprints, kpis_api.blp, actions.blp):
         # Token requests carry no cookie to forge; the blueprints' own guard checks CSRF
         # for cookie sessions.
         csrf.exempt(blueprint)
