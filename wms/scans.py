@@ -45,7 +45,8 @@ _STORED = select(_scan_t.c.result).where(_scan_t.c.id == bindparam("p_id"))
 
 def _log(insert: Callable[[Table], Any]) -> Any:
     # A repeat inserts nothing rather than failing: the caller sees it by the row count.
-    return insert(_scan_t).on_conflict_do_nothing(index_elements=["id"])
+    # (RETURNING, because psycopg reports no row count for this statement.)
+    return insert(_scan_t).on_conflict_do_nothing(index_elements=["id"]).returning(_scan_t.c.id)
 
 
 _LOG = {"postgresql": _log(postgresql.insert), "sqlite": _log(sqlite.insert)}
@@ -87,7 +88,7 @@ def log_scan(session: Session, record: ScanRecord) -> bool:
             "received_at": dt.datetime.now(dt.UTC),
         },
     )
-    return bool(inserted.rowcount == 1)
+    return inserted.first() is not None
 
 
 def find_scan(session: Session, client_id: str) -> ScanEvent | None:
