@@ -9,6 +9,7 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
+from flask import g, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -16,6 +17,7 @@ from flask_socketio import Namespace, emit, join_room
 
 from wms import handheld
 from wms.db import Database
+from wms.db.group_commit import GroupCommit
 from wms.errors import WmsError
 from wms.model import ExceptionKind, Role
 
@@ -65,21 +67,40 @@ class HandheldNamespace(Namespace):
     def __init__(self, db: Database) -> None:
         super().__init__(NAMESPACE)
         self._db = db
+        # Scans and actions share commits (see wms/db/group_commit.py); reads do not queue.
+        self._writer = GroupCommit(db, name="handheld-writes")
+        # The signed-in user per connection, so an event does not load the user again.
+        self._users: dict[str, Any] = {}
+
+    def _user(self) -> Any:
+        sid = getattr(request, "sid", None)
+        user = self._users.get(sid) if sid is not None else None
+        if user is None:
+            return current_user
+        # Flask-Login keeps the request's user in g; the locale selector reads it from there.
+        g._login_user = user
+        return user
 
     def _allowed(self) -> bool:
-        return bool(current_user.is_authenticated and current_user.role in _ROLES)
+        user = self._user()
+        return bool(user.is_authenticated and user.role in _ROLES)
 
     def on_connect(self, auth: Any = None) -> bool:
         """Refuse anyone not signed in as a picker; send the snapshot at once."""
-        if not self._allowed():
+        if not (current_user.is_authenticated and current_user.role in _ROLES):
             return False
+        self._users[request.sid] = current_user._get_current_object()  # type: ignore[attr-defined]
         join_room(f"user:{current_user.id}")
         emit("snapshot", self._snapshot())
         return True
 
+    def on_disconnect(self, reason: Any = None) -> None:
+        """Forget the connection's user."""
+        self._users.pop(getattr(request, "sid", ""), None)
+
     def _snapshot(self) -> dict[str, Any]:
         with self._db.read() as session:
-            return handheld.snapshot(session, current_user.id)
+            return handheld.snapshot(session, self._user().id)
 
     def _answer(self, answer: handheld.Answer) -> dict[str, Any]:
         data = answer.as_dict()
@@ -96,7 +117,7 @@ class HandheldNamespace(Namespace):
         if not self._allowed():
             return {"ok": False, "reason": "signed_out"}
         with self._db.write() as session:
-            batch = handheld.take_next_batch(session, current_user.id)
+            batch = handheld.take_next_batch(session, self._user().id)
         return {"ok": batch is not None, "snapshot": self._snapshot()}
 
     def on_scan(self, data: Any) -> dict[str, Any]:
@@ -108,21 +129,19 @@ class HandheldNamespace(Namespace):
         except (TypeError, KeyError):
             return {"ok": False, "reason": "bad_request", "message": _("Bad request.")}
         scanned_at = _time(data.get("scanned_at"))
+        user_id = self._user().id
         try:
-            with self._db.write() as session:
-                answer, view = handheld.scan(
-                    session,
-                    user_id=current_user.id,
-                    client_id=client_id,
-                    raw=raw,
-                    scanned_at=scanned_at,
+            answer, view = self._writer.run(
+                lambda session: handheld.scan(
+                    session, user_id=user_id, client_id=client_id, raw=raw, scanned_at=scanned_at
                 )
+            )
         except handheld.DuplicateScan:
             # A copy of this scan won the race on another connection: answer with its result.
             with self._db.read() as session:
                 stored = handheld.stored_answer(session, client_id) or {}
                 answer = handheld.Answer(**{**stored, "repeated": True})
-                view = handheld.snapshot(session, current_user.id)
+                view = handheld.snapshot(session, user_id)
         except WmsError as error:
             return self._refused(error)
         data = answer.as_dict()
@@ -134,9 +153,9 @@ class HandheldNamespace(Namespace):
         """Run one handheld action in its own transaction and answer it."""
         if not self._allowed():
             return {"ok": False, "reason": "signed_out"}
+        user_id = self._user().id
         try:
-            with self._db.write() as session:
-                answer = action(session, user_id=current_user.id, **arguments)
+            answer = self._writer.run(lambda session: action(session, user_id=user_id, **arguments))
         except WmsError as error:
             return self._refused(error)
         return self._answer(answer)

@@ -1,0 +1,111 @@
+"""Group commit: many small write transactions share one commit, each in its own savepoint.
+
+Every handheld scan is a small write that must be durable before the picker sees the
+answer. One transaction per scan pays a commit (an fsync on SQLite with synchronous=FULL,
+a WAL flush on PostgreSQL) per scan, and with one writer at a time that caps the floor at a
+few hundred scans/s however fast the scan itself is. Here one writer thread takes whatever
+scans are waiting, runs each inside a SAVEPOINT of one transaction, commits once, and only
+then hands every caller its result. A scan that fails rolls back its own savepoint only;
+a commit that fails fails every scan of the group (none was acknowledged).
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy.orm import Session
+
+from wms.db.database import Database
+
+T = TypeVar("T")
+
+
+@dataclass(eq=False)
+class _Work(Generic[T]):
+    run: Callable[[Session], T]
+    done: threading.Event = field(default_factory=threading.Event)
+    result: Any = None
+    error: BaseException | None = None
+
+
+class GroupCommit:
+    """One writer thread running queued units of work, up to ``max_group`` per commit."""
+
+    def __init__(self, db: Database, *, max_group: int = 64, name: str = "group-commit") -> None:
+        self._db = db
+        self._max_group = max_group
+        self._name = name
+        self._queue: queue.SimpleQueue[_Work[Any] | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._start_lock = threading.Lock()
+        self.groups = 0  # commits so far, and the units of work in them: the grouping achieved
+        self.units = 0
+
+    def run(self, work: Callable[[Session], T]) -> T:
+        """Run ``work(session)`` in the next group; return once its transaction committed."""
+        self._ensure_started()
+        item: _Work[T] = _Work(work)
+        self._queue.put(item)
+        item.done.wait()
+        if item.error is not None:
+            raise item.error
+        return item.result  # type: ignore[no-any-return]
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Finish what is queued, then stop the writer thread."""
+        thread = self._thread
+        if thread is not None:
+            self._queue.put(None)
+            thread.join(timeout)
+            self._thread = None
+
+    def _ensure_started(self) -> None:
+        if self._thread is not None:
+            return
+        with self._start_lock:
+            if self._thread is None:
+                thread = threading.Thread(target=self._loop, name=self._name, daemon=True)
+                thread.start()
+                self._thread = thread
+
+    def _loop(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is None:
+                return
+            group = [first]
+            stop = False
+            while len(group) < self._max_group:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is None:
+                    stop = True
+                    break
+                group.append(item)
+            self._commit(group)
+            if stop:
+                return
+
+    def _commit(self, group: list[_Work[Any]]) -> None:
+        try:
+            with self._db.write() as session:
+                for item in group:
+                    try:
+                        with session.begin_nested():
+                            item.result = item.run(session)
+                    except Exception as error:  # noqa: BLE001 - handed to its caller
+                        item.error = error
+        except Exception as error:  # noqa: BLE001 - the commit failed: nothing was kept
+            for item in group:
+                if item.error is None:
+                    item.error = error
+        self.groups += 1
+        self.units += len(group)
+        for item in group:
+            item.done.set()
