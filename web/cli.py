@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from web.cli_flow import register as register_flow_commands
+from web.cli_simulate import register as register_simulate_command
 from wms.config import ConfigError, Settings, load_settings
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -165,6 +166,16 @@ def serve(state: _State, host: str | None, port: int | None, database: str | Non
 @click.option("--b2c-orders", type=int, default=200, show_default=True, help="B2C orders.")
 @click.option("--b2b-orders", type=int, default=10, show_default=True, help="B2B orders.")
 @click.option("--no-serve", is_flag=True, help="Build the demo database and stop.")
+@click.option(
+    "--no-simulate", is_flag=True, help="Serve without the virtual pickers of `wms simulate`."
+)
+@click.option(
+    "--simulate-pickers",
+    type=click.IntRange(1, 200),
+    default=3,
+    show_default=True,
+    help="Virtual pickers working the demo floor.",
+)
 @pass_state
 def demo(
     state: _State,
@@ -177,6 +188,8 @@ def demo(
     b2c_orders: int,
     b2b_orders: int,
     no_serve: bool,
+    no_simulate: bool,
+    simulate_pickers: int,
 ) -> None:
     """Build a fresh demo warehouse (wiping the demo database), then serve it."""
     from wms import demo as demo_data
@@ -220,6 +233,20 @@ def demo(
         settings, simulators, lines = demo_floor(settings, light_zone)
         for line in lines:
             click.echo(f"  {line}")
+        if not no_simulate:
+            from web.cli_simulate import start_in_background
+
+            bind = host or settings.server.host
+            local = "127.0.0.1" if bind in ("0.0.0.0", "::", "") else bind
+            log = instance_dir / "simulate.log"
+            start_in_background(
+                state.config,
+                settings.database.url,
+                f"http://{local}:{port or settings.server.port}",
+                simulate_pickers,
+                log,
+            )
+            click.echo(f"  {simulate_pickers} virtual pickers at work (wms simulate; log: {log})")
         _serve(settings, instance_dir, host, port, simulators)
 
 
@@ -472,6 +499,7 @@ def user_token(state: _State, username: str, name: str, database: str | None) ->
 
 
 register_flow_commands(main)
+register_simulate_command(main)
 
 
 def run() -> None:

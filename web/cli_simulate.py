@@ -1,0 +1,253 @@
+"""`wms simulate`: virtual pickers working a running server (web/simulate.py).
+
+web/cli.py adds the command with :func:`register`; `wms demo` starts it in the background.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+from typing import TYPE_CHECKING, Any
+
+import click
+
+if TYPE_CHECKING:
+    from web.cli import _State
+    from wms.db import Database
+
+SIM_BADGE = "SIM-{:04d}"
+SIM_USER = "sim{:02d}"
+
+
+def register(main: click.Group) -> None:
+    """Add `simulate` to the `wms` group."""
+    main.add_command(simulate_command)
+
+
+def ensure_virtual_pickers(db: Database, count: int) -> list[str]:
+    """Badge-only picker users sim01.. (created when missing); their badges."""
+    from sqlalchemy import select
+
+    from wms.access import NewUser, create_user
+    from wms.db.schema import User
+    from wms.model import Role
+
+    badges = []
+    with db.write() as session:
+        for n in range(1, count + 1):
+            badge = SIM_BADGE.format(n)
+            if session.scalar(select(User.id).where(User.badge == badge)) is None:
+                create_user(
+                    session,
+                    NewUser(
+                        SIM_USER.format(n), f"Virtual picker {n}", Role.PICKER, None, badge, "en"
+                    ),
+                )
+            badges.append(badge)
+    return badges
+
+
+def gtin_lookup(db: Database) -> Any:
+    """sku, unit -> the barcode a picker scans, read once per SKU from the database."""
+    from sqlalchemy import select
+
+    from wms.db.schema import Item, ItemGtin
+
+    cache: dict[str, list[tuple[int, str]]] = {}
+
+    def gtin_of(sku: str, unit: str = "each") -> str | None:
+        known = cache.get(sku)
+        if known is None:
+            with db.read() as session:
+                known = sorted(
+                    (int(q), str(g))
+                    for q, g in session.execute(
+                        select(ItemGtin.pack_quantity, ItemGtin.gtin)
+                        .join(Item, Item.id == ItemGtin.item_id)
+                        .where(Item.sku == sku)
+                    )
+                )
+            cache[sku] = known
+        if not known:
+            return None
+        if unit == "pallet":
+            return known[-1][1]
+        if unit == "case":
+            return next((g for q, g in known if q > 1), known[0][1])
+        return known[0][1]
+
+    return gtin_of
+
+
+@click.command("simulate")
+@click.option(
+    "--url", default=None, help="The running server (default: server.host/port in config.yaml)."
+)
+@click.option(
+    "--pickers",
+    type=click.IntRange(1, 2000),
+    default=3,
+    show_default=True,
+    help="Virtual pickers (users sim01.. with badges SIM-0001.., created if missing).",
+)
+@click.option(
+    "--badge",
+    "badges",
+    multiple=True,
+    help="Work as these existing badges instead (repeat the option).",
+)
+@click.option(
+    "--speed",
+    type=click.FloatRange(0.1, 1000),
+    default=1.0,
+    show_default=True,
+    help="Time factor: 1 walks and scans at a real picker's pace, 50 is a load test.",
+)
+@click.option(
+    "--walk-seconds",
+    type=click.FloatRange(0),
+    default=12.0,
+    show_default=True,
+    help="Walk between two pick locations at speed 1.",
+)
+@click.option(
+    "--scan-seconds",
+    type=click.FloatRange(0),
+    default=2.0,
+    show_default=True,
+    help="Time per scan at speed 1.",
+)
+@click.option(
+    "--wrong-scan-rate",
+    type=click.FloatRange(0, 1),
+    default=0.03,
+    show_default=True,
+    help="Share of locations first scanned wrongly.",
+)
+@click.option(
+    "--short-rate",
+    type=click.FloatRange(0, 1),
+    default=0.02,
+    show_default=True,
+    help="Share of picks reported short.",
+)
+@click.option(
+    "--duration",
+    type=click.FloatRange(0),
+    default=None,
+    help="Stop after this many seconds (default: until Ctrl+C).",
+)
+@click.option(
+    "--supervisor",
+    default="super:super-demo",
+    show_default=True,
+    help="USER:PASSWORD of a supervisor who completes replenishments; '' for none.",
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
+@click.option(
+    "--wait",
+    type=click.FloatRange(0),
+    default=60.0,
+    show_default=True,
+    help="Seconds to wait for the server to answer before giving up.",
+)
+@click.option("--database", metavar="URL", help="Database URL (to create the virtual pickers).")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.pass_obj
+def simulate_command(
+    state: _State,
+    url: str | None,
+    pickers: int,
+    badges: tuple[str, ...],
+    speed: float,
+    walk_seconds: float,
+    scan_seconds: float,
+    wrong_scan_rate: float,
+    short_rate: float,
+    duration: float | None,
+    supervisor: str,
+    seed: int,
+    wait: float,
+    database: str | None,
+    as_json: bool,
+) -> None:
+    """Virtual pickers as real Socket.IO handhelds on a running server: they take carts, walk,
+    scan (sometimes wrongly), report the odd short pick; with --speed high, a load generator.
+    """
+    from web.simulate import Simulation, SimulationOptions, Supervisor, wait_for_server
+    from wms.db import Database
+
+    settings = state.settings(database)
+    url = url or f"http://{settings.server.host}:{settings.server.port}"
+    if not wait_for_server(url, timeout=wait):
+        click.secho(f"No server answers at {url}: start it with `wms serve`.", fg="red", err=True)
+        raise SystemExit(2)
+    db = Database(settings.database.url)
+    try:
+        if not badges:
+            badges = tuple(ensure_virtual_pickers(db, pickers))
+        boss = None
+        if supervisor:
+            username, _, password = supervisor.partition(":")
+            try:
+                boss = Supervisor(url, username, password)
+            except Exception as error:  # noqa: BLE001 - replenishment is optional
+                click.secho(f"No replenishments: {error}", fg="yellow", err=True)
+        options = SimulationOptions(
+            url=url,
+            badges=badges,
+            speed=speed,
+            walk_seconds=walk_seconds,
+            scan_seconds=scan_seconds,
+            wrong_scan_rate=wrong_scan_rate,
+            short_rate=short_rate,
+            seed=seed,
+        )
+        simulation = Simulation(options, gtin_lookup(db), boss)
+        signal.signal(signal.SIGTERM, lambda *_: simulation.stop.set())
+        click.echo(f"{len(badges)} virtual picker(s) working {url} at speed x{speed:g} ...")
+        simulation.start()
+        try:
+            simulation.run_for(duration)
+        except KeyboardInterrupt:
+            simulation.halt()
+        summary = simulation.summary()
+    finally:
+        db.dispose()
+    if as_json:
+        click.echo(json.dumps(summary))
+    else:
+        click.echo(
+            f"picks {summary['picks']}, scans {summary['scans']}, wrong scans "
+            f"{summary['wrong_scans']}, shorts {summary['shorts']}, carts {summary['batches']}, "
+            f"replenishments {summary['replenished']}, errors {summary['errors'] or 0}"
+        )
+    sys.stdout.flush()
+
+
+def start_in_background(
+    config: str | None, database_url: str, url: str, pickers: int, log_path: Any
+) -> Any:
+    """Run `wms simulate` as a child process (for `wms demo`); stopped when we exit."""
+    import atexit
+    import subprocess
+
+    command = [sys.executable, "-m", "web.cli"]
+    if config:
+        command += ["--config", config]
+    command += ["simulate", "--url", url, "--database", database_url, "--pickers", str(pickers)]
+    log = open(log_path, "w", encoding="utf-8")  # noqa: SIM115 - kept open for the child
+    child = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+
+    def stop() -> None:
+        if child.poll() is None:
+            child.terminate()
+            try:
+                child.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                child.kill()
+        log.close()
+
+    atexit.register(stop)
+    return child
