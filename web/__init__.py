@@ -73,6 +73,12 @@ def create_app(
 
     app.register_blueprint(auth.blueprint)
     app.register_blueprint(pages.blueprint)
+    from web import pack
+    from web.spooler import init_spooler
+
+    app.register_blueprint(pack.blueprint)
+    # The print spooler's senders start with the first request of the serving process.
+    init_spooler(app, start=not testing)
     init_api(app)
     from web.live import init_live
 

@@ -375,6 +375,15 @@ REFUSALS = {
     "parcel_empty": "The parcel is empty: scan its units first",
     "missing": "%(units)s unit(s) not packed: %(items)s",
     "label_error": "The label cannot be made: %(detail)s",
+    "unknown_dock": "No dock door %(dock)s",
+    "unknown_parcel": "No closed parcel has the label %(scanned)s",
+    "parcel_not_closed": "Parcel %(number)s of order %(order)s is not closed yet",
+    "already_loaded": "Parcel %(scanned)s is already loaded at %(dock)s",
+    "already_shipped": "Parcel %(scanned)s has already left",
+    "wrong_dock": "Order %(order)s leaves from dock %(expected)s, not %(dock)s",
+    "shipment_shipped": "Shipment %(shipment)s has already left",
+    "shipment_empty": "Shipment %(shipment)s has no parcel loaded",
+    "parcels_not_loaded": "Not every parcel is loaded: %(parcels)s",
 }
 
 

@@ -7,6 +7,7 @@ from flask_smorest import Api
 
 from web.api import actions, flow, items, locations, orders, stock
 from web.api import kpis as kpis_api
+from web.api import pack as pack_api
 from web.api.common import ErrorSchema
 from web.extensions import csrf
 
@@ -90,7 +91,7 @@ def init_api(app: Flask) -> None:
         },
     )
     blueprints = (items.blp, locations.blp, stock.blp, orders.blp, *flow.BLUEPRINTS)
-    for blueprint in (*blueprints, kpis_api.blp, actions.blp):
+    for blueprint in (*blueprints, kpis_api.blp, actions.blp, *pack_api.BLUEPRINTS):
         # Token requests carry no cookie to forge; the blueprints' own guard checks CSRF
         # for cookie sessions.
         csrf.exempt(blueprint)

@@ -1,0 +1,234 @@
+"""The pack screen and the packing, print job and shipping API on a real app and printer."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from devices.printer.simulator import SimulatedZebraPrinter
+from tests.web.conftest import PASSWORD
+from tests.wms.order_flow_site import NOW, TODAY, build_site, new_order, order
+from web import create_app
+from web.spooler import get_spooler
+from wms.access import NewUser, create_user
+from wms.allocation import allocate_orders
+from wms.catalog import NewLocation, create_location
+from wms.config import parse_settings
+from wms.db import Database
+from wms.db.ledger import receive
+from wms.db.schema import Item, ItemGtin, Location, PickTask, PrintJob
+from wms.model import LocationType, OrderStatus, PrintJobState, Role, TaskStatus
+from wms.picks import confirm_pick
+from wms.release import release_orders
+
+WAIT_S = 30.0
+
+
+@pytest.fixture
+def printer() -> Iterator[SimulatedZebraPrinter]:
+    with SimulatedZebraPrinter() as sim:
+        yield sim
+
+
+@pytest.fixture
+def app(database: Database, tmp_path, printer: SimulatedZebraPrinter) -> Iterator[Flask]:
+    """The app with pack station pack-1, its simulated Zebra, cartons and the test site."""
+    settings = parse_settings(
+        {
+            "site_name": "Test warehouse",
+            "database": {"url": database.url},
+            "printers": [{"name": "pack-1-zebra", "url": printer.url, "station": "pack-1"}],
+            "cartons": [
+                {
+                    "code": "S",
+                    "name": "Small",
+                    "length_mm": 250,
+                    "width_mm": 180,
+                    "height_mm": 100,
+                    "max_weight_g": 5000,
+                }
+            ],
+            "pack_stations": [{"name": "pack-1", "location": "PACK-1"}],
+        }
+    )
+    build_site(database)
+    with database.write() as session:
+        create_location(session, NewLocation("DOCK-1", "S", LocationType.DOCK))
+        for role in Role:
+            create_user(
+                session,
+                NewUser(
+                    username=role.value,
+                    display_name=f"Test {role.value}",
+                    role=role,
+                    password=PASSWORD,
+                    language="fr" if role is Role.PACKER else "en",
+                ),
+            )
+    application = create_app(
+        settings, instance_dir=tmp_path / "var", database=database, testing=True
+    )
+    spooler = get_spooler(application)
+    spooler.start()
+    yield application
+    spooler.stop()
+
+
+FACES = {"MUG": "A1-01", "PEN": "A1-02", "ITEM-01": "A1-03"}
+
+
+def _picked_order(database: Database, number: str, lines) -> dict[str, str]:
+    """A B2C order picked in full; the unit GTINs of MUG, PEN and ITEM-01."""
+    with database.write() as s:
+        for sku, quantity in lines:
+            receive(
+                s,
+                item_id=s.scalars(select(Item.id).where(Item.sku == sku)).one(),
+                location_id=s.scalars(select(Location.id).where(Location.code == FACES[sku])).one(),
+                quantity=quantity + 5,
+            )
+        new_order(s, number, lines, carrier="DHL")
+        orders = [order(s, number)]
+        allocate_orders(s, orders, today=TODAY)
+        release_orders(s, orders, now=NOW)
+        order_id = orders[0].id
+    with database.read() as s:
+        tasks = s.scalars(
+            select(PickTask).where(
+                PickTask.order_id == order_id, PickTask.status == TaskStatus.OPEN
+            )
+        ).all()
+    for task in tasks:
+        with database.write() as s:
+            confirm_pick(s, task.id, task.quantity, now=NOW)
+    with database.read() as s:
+        assert order(s, number).status is OrderStatus.PICKED
+        return {
+            sku: s.scalars(
+                select(ItemGtin.gtin)
+                .join(Item, Item.id == ItemGtin.item_id)
+                .where(Item.sku == sku, ItemGtin.pack_quantity == 1)
+            ).one()
+            for sku in FACES
+        }
+
+
+def _csrf(client: FlaskClient) -> str:
+    page = client.get("/pack/pack-1").get_data(as_text=True)
+    match = re.search(r'name="csrf-token" content="([^"]+)"', page)
+    assert match
+    return match.group(1)
+
+
+def _post(client: FlaskClient, path: str, token: str, body: dict | None = None):
+    return client.post(
+        f"/api/v1{path}", json=body if body is not None else {}, headers={"X-CSRFToken": token}
+    )
+
+
+def _wait_printed(database: Database, job_ids: list[int]) -> None:
+    deadline = time.monotonic() + WAIT_S
+    while True:
+        with database.read() as s:
+            states = [s.get_one(PrintJob, i).state for i in job_ids]
+        if all(state is PrintJobState.PRINTED for state in states):
+            return
+        assert time.monotonic() < deadline, states
+        time.sleep(0.05)
+
+
+def test_the_pack_page_is_not_for_pickers(login, client, app) -> None:
+    login(Role.PICKER)
+    assert client.get("/pack/pack-1").status_code == 403
+    assert client.get("/api/v1/pack/stations/pack-1").status_code == 403
+
+
+def test_the_pack_page_renders_in_french_for_the_packer(login, client, app) -> None:
+    login(Role.PACKER)
+    page = client.get("/pack/pack-1")
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert "pack-1-zebra" in text
+    assert "Poste d’emballage" in text or "Poste d'emballage" in text
+    assert client.get("/pack/nowhere").status_code == 404
+    assert "pack-1" in client.get("/pack").get_data(as_text=True)
+
+
+def test_pack_an_order_through_the_api_and_the_label_reaches_the_printer(
+    login, client, app, database: Database, printer: SimulatedZebraPrinter
+) -> None:
+    gtins = _picked_order(database, "C-1", [("MUG", 2), ("PEN", 1)])
+    login(Role.PACKER)
+    token = _csrf(client)
+    opened = _post(client, "/pack/stations/pack-1/open", token, {"scan": "C-1"})
+    assert opened.status_code == 200, opened.get_json()
+    assert [(line["sku"], line["remaining"]) for line in opened.get_json()["lines"]] == [
+        ("MUG", 2),
+        ("PEN", 1),
+    ]
+    assert opened.get_json()["suggested_carton"] == "S"
+    wrong = _post(client, "/pack/orders/C-1/scan", token, {"scan": gtins["ITEM-01"]})
+    assert wrong.status_code == 422
+    body = wrong.get_json()
+    assert body["reason"] == "wrong_item"
+    assert "ITEM-01" in body["message"] and "Mauvais article" in body["message"]
+    for sku in ("MUG", "MUG", "PEN"):
+        answer = _post(
+            client, "/pack/orders/C-1/scan", token, {"scan": gtins[sku], "station": "pack-1"}
+        )
+        assert answer.status_code == 200, answer.get_json()
+    bad_weight = _post(
+        client, "/pack/orders/C-1/close", token, {"carton": "S", "weight_g": "heavy"}
+    )
+    assert bad_weight.status_code == 422 and "weight_g" in str(bad_weight.get_json())
+    closed = _post(
+        client,
+        "/pack/orders/C-1/close",
+        token,
+        {"carton": "S", "weight_g": 900, "station": "pack-1"},
+    )
+    assert closed.status_code == 200, closed.get_json()
+    data = closed.get_json()
+    assert data["status"] == "packed" and data["close"]["order_packed"]
+    [job_id] = data["close"]["print_job_ids"]
+    _wait_printed(database, [job_id])
+    with database.read() as s:
+        job = s.get_one(PrintJob, job_id)
+        assert [received.data for received in printer.jobs] == [job.zpl]
+    station = client.get("/api/v1/pack/stations/pack-1").get_json()
+    assert station["printer"]["state"] == "ready"
+    assert station["print_jobs"][0]["state"] == "printed"
+    preview = client.get(f"/api/v1/print-jobs/{job_id}/preview.pdf")
+    assert preview.status_code == 200 and preview.data.startswith(b"%PDF")
+    assert _post(client, f"/print-jobs/{job_id}/void", token).status_code == 409
+    again = _post(client, f"/print-jobs/{job_id}/reprint", token)
+    assert again.status_code == 201
+    _wait_printed(database, [again.get_json()["id"]])
+    assert [received.data for received in printer.jobs] == [job.zpl, job.zpl]
+
+    # Ship: the parcel label is scanned at the dock, the truck leaves, the API shows tracking.
+    parcels = client.get("/api/v1/parcels?order=C-1").get_json()["items"]
+    assert [p["tracking_number"] for p in parcels] == ["C-1-1"]
+    assert _post(client, "/docks/DOCK-9/load", token, {"scan": "C-1-1"}).get_json()["reason"] == (
+        "unknown_dock"
+    )
+    loaded = _post(client, "/docks/DOCK-1/load", token, {"scan": "C-1-1"})
+    assert loaded.status_code == 200, loaded.get_json()
+    shipment = loaded.get_json()["shipment"]
+    assert (shipment["carrier"], shipment["dock"]) == ("DHL", "DOCK-1")
+    twice = _post(client, "/docks/DOCK-1/load", token, {"scan": "C-1-1"})
+    assert twice.get_json()["reason"] == "already_loaded"
+    shipped = _post(client, f"/shipments/{shipment['id']}/ship", token)
+    assert shipped.status_code == 200, shipped.get_json()
+    listing = client.get("/api/v1/shipments?status=shipped").get_json()["items"]
+    assert [(s["id"], [p["tracking_number"] for p in s["parcels"]]) for s in listing] == [
+        (shipment["id"], ["C-1-1"])
+    ]
+    with database.read() as s:
+        assert order(s, "C-1").status is OrderStatus.SHIPPED
