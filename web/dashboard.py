@@ -8,7 +8,7 @@ One hub per app computes the figures once for every watcher, like web/live.py do
   devices) and sends ``update`` with only the panels that differ, plus ``picks``: the picks
   confirmed since the last push (the live ticker);
 * the KPIs of the last hour and the shift's throughput series are recomputed every
-  ``SLOW_SECONDS`` (5 s), as they move slowly and cost more;
+  ``SLOW_SECONDS`` (3 s), as they move slowly and cost more;
 * an action from the dashboard (web/api/actions.py) calls :func:`poke`, which wakes the
   thread at once instead of at its next tick.
 
@@ -38,7 +38,7 @@ from wms.model import Role
 NAMESPACE = "/dashboard"
 ROOM = "dashboard"
 TICK = 0.5
-SLOW_SECONDS = 5.0
+SLOW_SECONDS = 3.0
 SHIFT_HOURS = 8
 CHART_BUCKET_MINUTES = 15
 _WATCH_ROLES = {Role.SUPERVISOR, Role.ADMIN}
