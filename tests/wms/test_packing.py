@@ -14,6 +14,7 @@ from labels.sscc import SsccScheme
 from labels.zpl import label_drawing
 from wms import print_jobs
 from wms.allocation import allocate_orders
+from wms.catalog import NewLocation, create_location
 from wms.db.schema import (
     BatchOrder,
     ItemGtin,
@@ -23,14 +24,17 @@ from wms.db.schema import (
     PickBatch,
     PickTask,
     PrintJob,
+    Shipment,
     Stock,
 )
 from wms.model import (
+    LocationType,
     MovementKind,
     OrderKind,
     OrderStatus,
     ParcelStatus,
     PrintJobState,
+    ShipmentStatus,
     TaskStatus,
 )
 from wms.packing import (
@@ -47,6 +51,7 @@ from wms.packing import (
 )
 from wms.picks import confirm_pick
 from wms.release import release_orders
+from wms.shipping import load_parcel, ship
 
 from .order_flow_site import (
     BACKENDS,
@@ -354,3 +359,72 @@ def test_config_cartons_and_pack_stations_are_checked() -> None:
                 * 2
             }
         )
+
+
+# --------------------------------------------------------------------------- shipping
+
+
+def _packed(database, site: Site, number: str, sku: str, quantity: int, **kwargs) -> int:
+    order_id = _picked(database, site, number, [(sku, quantity)], **kwargs)
+    with database.read() as s:
+        gtin = _gtin(s, site, sku)
+    for _ in range(quantity):
+        with database.write() as s:
+            scan_unit(s, order_id, gtin)
+        with database.write() as s:
+            close_parcel(s, order_id, CONTEXT, carton="S", weight_g=300, split=_ < quantity - 1)
+    return order_id
+
+
+def test_parcels_are_loaded_by_label_at_the_dock_and_shipped_with_tracking(database, site):
+    with database.write() as s:
+        create_location(s, NewLocation("DOCK-1", "S", LocationType.DOCK))
+        create_location(s, NewLocation("DOCK-2", "S", LocationType.DOCK))
+        put_stock(s, site, "MUG", "A1-01", 10)
+        put_stock(s, site, "TEA", "B1-01", 36)
+    first = _packed(database, site, "C-10", "MUG", 2, carrier="DHL")
+    _packed(database, site, "C-11", "MUG", 1, carrier="UPS")
+    b2b = _picked(database, site, "S-10", [("TEA", 12)], kind=OrderKind.B2B, customer="BAR")
+    with database.read() as s:
+        case = _gtin(s, site, "TEA", 12)
+    with database.write() as s:
+        scan_unit(s, b2b, case)
+    with database.write() as s:
+        close_parcel(s, b2b, CONTEXT, carton="M", weight_g=6_000)
+    with database.read() as s:
+        sscc = s.scalars(select(Parcel.sscc).where(Parcel.order_id == b2b)).one()
+    _refused(database, "unknown_dock", lambda s: load_parcel(s, "DOCK-9", "C-10-1"))
+    _refused(database, "unknown_parcel", lambda s: load_parcel(s, "DOCK-1", "C-99-1"))
+    with database.write() as s:
+        loaded = load_parcel(s, "DOCK-1", "C-10-1")
+    assert loaded["order_parcels_to_load"] == [2]
+    shipment_id = loaded["shipment"]["id"]
+    _refused(database, "already_loaded", lambda s: load_parcel(s, "DOCK-1", "C-10-1"))
+    refusal = _refused(database, "parcels_not_loaded", lambda s: ship(s, shipment_id))
+    assert refusal.params == {"parcels": "C-10 #2"}
+    with database.write() as s:
+        again = load_parcel(s, "DOCK-1", "C-10-2")
+        ups = load_parcel(s, "DOCK-1", "C-11-1")  # another carrier: another shipment
+        case_loaded = load_parcel(s, "DOCK-2", f"]C100{sscc}")  # the GS1-128 SSCC barcode
+    assert again["shipment"]["id"] == shipment_id
+    assert ups["shipment"]["id"] != shipment_id
+    assert case_loaded["parcel"]["sscc"] == sscc
+    with database.write() as s:
+        ship(s, shipment_id)
+    _refused(database, "shipment_shipped", lambda s: ship(s, shipment_id))
+    with database.read() as s:
+        shipped = order(s, "C-10")
+        assert shipped.status is OrderStatus.SHIPPED
+        assert history(s, "C-10")[-1] == (OrderStatus.SHIPPED, "DHL from DOCK-1: C-10-1, C-10-2")
+        assert order(s, "C-11").status is OrderStatus.PACKED  # its truck has not left
+        out = s.scalars(
+            select(Movement).where(Movement.order_id == first, Movement.kind == MovementKind.SHIP)
+        ).all()
+        assert [(m.quantity, m.from_location_id, m.to_location_id) for m in out] == [
+            (2, site.loc["STAGE-1"], None)
+        ]
+        assert s.get_one(Shipment, shipment_id).status is ShipmentStatus.SHIPPED
+        assert {p.status for p in s.scalars(select(Parcel).where(Parcel.order_id == first))} == {
+            ParcelStatus.SHIPPED
+        }
+        assert_consistent(s)
