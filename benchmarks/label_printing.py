@@ -1,10 +1,12 @@
 """Labels: how many render per second (ZPL, PDF), and "close" to bytes at the printer, p99.
+# (Not named labels.py: run as a script, this folder comes first on sys.path and would hide
+# the labels package from every other benchmark.)
 
 Run from the repository root:
 
-    .venv/bin/python benchmarks/labels.py                  # SQLite in a scratch directory
-    .venv/bin/python benchmarks/labels.py --renders 500 --closes 200
-    .venv/bin/python benchmarks/labels.py --database postgresql+psycopg://postgres@127.0.0.1:5432/test
+    .venv/bin/python benchmarks/label_printing.py                  # SQLite in a scratch directory
+    .venv/bin/python benchmarks/label_printing.py --renders 500 --closes 200
+    .venv/bin/python benchmarks/label_printing.py --database postgresql+psycopg://postgres@127.0.0.1:5432/test
 
 Rendering: ``labels.zpl.label_zpl`` and ``labels.pdf.labels_pdf`` of a B2C 4x6 shipping label
 and a GS1 logistic label, one label per call (as the pack station renders them).
