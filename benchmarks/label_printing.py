@@ -1,6 +1,6 @@
 """Labels: how many render per second (ZPL, PDF), and "close" to bytes at the printer, p99.
-# (Not named labels.py: run as a script, this folder comes first on sys.path and would hide
-# the labels package from every other benchmark.)
+(Not named labels.py: run as a script, this folder comes first on sys.path, and a labels.py
+here would hide the labels package from every other benchmark.)
 
 Run from the repository root:
 
