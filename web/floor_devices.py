@@ -27,7 +27,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from flask import Flask
@@ -41,7 +41,8 @@ from devices.ptl.codec import Button as DeviceButton
 from devices.ptl.codec import LightState
 from devices.ptl.driver import ButtonPressed
 from devices.ptl.profile import Color, Mode
-from wms import pick_to_light
+from devices.scanner.driver import ScanRead
+from wms import pick_to_light, put_wall
 from wms.config import Settings
 from wms.db import Database
 from wms.db.schema import Device
@@ -49,10 +50,12 @@ from wms.lights import (
     Button,
     LightSignal,
     LightZone,
+    PendingPut,
     ToteDone,
     light_changes,
     press_client_id,
     read_tag,
+    wall_lights,
     wanted_lights,
 )
 from wms.model import BatchStatus, ZoneKind
@@ -60,6 +63,7 @@ from wms.model import BatchStatus, ZoneKind
 log = logging.getLogger(__name__)
 
 REFRESH_SECONDS = 0.5
+_REFRESH = object()  # queued to make the floor thread refresh the lights at once
 #: Health goes to the screens at most this often (counters move with every poll).
 HEALTH_SECONDS = 1.0
 EXTENSION = "wms_devices"
@@ -101,6 +105,28 @@ def light_zones(settings: Settings) -> dict[str, LightZone]:
     return zones
 
 
+def put_walls(settings: Settings) -> dict[str, tuple[str, list[str]]]:
+    """Put walls: pick-to-light buses of a station (not a zone), by bus name -> (station, slots).
+
+    The wall's slots are its lights in config order: slot 1 is the first light.
+    """
+    return {
+        device.name: (device.station, list(device.lights))
+        for device in settings.devices
+        if device.kind == "ptl_bus" and device.zone is None and device.station and device.lights
+    }
+
+
+@dataclass
+class _WallState:
+    station: str
+    slots: list[str]
+    shown: dict[str, LightSignal]
+    pending: dict[str, PendingPut]
+    scanners: set[str]
+    last_ref: int = 0
+
+
 @dataclass
 class _ZoneState:
     zone: LightZone
@@ -125,12 +151,22 @@ class FloorDevices:
         self.settings = settings
         self.simulators = simulators
         self.refresh = refresh
-        self._events: queue.Queue[DeviceEvent | None] = queue.Queue()
+        self._events: queue.Queue[DeviceEvent | object | None] = queue.Queue()
         try:
             self.manager = DeviceManager(device_configs(settings), on_event=self._events.put)
         except DeviceConfigError as error:
             raise DeviceSetupError(f"config.yaml devices: {error}") from None
         self._zones = {bus: _ZoneState(zone, {}) for bus, zone in light_zones(settings).items()}
+        self._walls = {
+            bus: _WallState(
+                station,
+                slots,
+                {},
+                {},
+                {d.name for d in settings.devices if d.kind == "scanner" and d.station == station},
+            )
+            for bus, (station, slots) in put_walls(settings).items()
+        }
         self._listeners: list[Callable[[str, Any], None]] = []
         self._lock = threading.Lock()
         self._stopping = threading.Event()
@@ -299,7 +335,9 @@ class FloorDevices:
                 self._publish_panel()
                 self._publish_health()
 
-    def _handle(self, event: DeviceEvent) -> bool:
+    def _handle(self, event: DeviceEvent | object) -> bool:
+        if event is _REFRESH:
+            return True
         if isinstance(event, ButtonPressed):
             self._on_press(event)
             return True
@@ -308,10 +346,18 @@ class FloorDevices:
             self._record_status(event.device)
             self._next_health = 0.0
             return False
-        self._notify("scan", event)  # scanner events: for the stations that take them
+        if isinstance(event, ScanRead):
+            wall = next((b for b, w in self._walls.items() if event.device in w.scanners), None)
+            if wall is not None:
+                self.wall_scan(wall, event.scan.raw, f"wall:{event.device}:{time.time_ns()}")
+                return True
+        self._notify("scan", event)  # other scanners: for the stations that take them
         return False
 
     def _on_press(self, press: ButtonPressed) -> None:
+        if press.device in self._walls:
+            self._on_wall_press(self._walls[press.device], press)
+            return
         zone = self._zones.get(press.device)
         with self._lock:
             if zone is not None:
@@ -363,8 +409,81 @@ class FloorDevices:
             },
         )
 
+    # ------------------------------------------------------------------ put walls
+
+    def wall_scan(self, bus: str, raw: str, client_id: str) -> dict[str, Any]:
+        """A scan at a put wall (its serial scanner or its screen): start a batch or light a slot.
+
+        Returns the wall's answer (ok, reason, params) and tells the wall's screens.
+        """
+        wall = self._walls.get(bus)
+        if wall is None:
+            raise DeviceSetupError(f"{bus} is not a put wall")
+        with self.db.write() as session:
+            answer, pending, slot = put_wall.scan_at_wall(
+                session,
+                station=wall.station,
+                client_id=client_id,
+                raw=raw,
+                slots=len(wall.slots),
+            )
+        with self._lock:
+            if answer.reason == "wall_started":
+                wall.pending.clear()
+            if pending is not None and slot is not None:
+                wall.last_ref += 1
+                wall.pending[wall.slots[slot - 1]] = replace(pending, ref=wall.last_ref)
+        result = {"device": bus, "wall": wall.station, **answer.as_dict()}
+        self._notify("wall", result)
+        self._events.put(_REFRESH)  # light the slot now, not at the next refresh
+        return result
+
+    def _on_wall_press(self, wall: _WallState, press: ButtonPressed) -> None:
+        tag = read_tag(press.tag)
+        with self._lock:
+            wall.shown.pop(press.location, None)  # the slot turned itself off: resend
+            pending = wall.pending.get(press.location)
+            if pending is not None and tag == ("put", pending.ref):
+                del wall.pending[press.location]
+            else:
+                pending = None  # a late press on an earlier put: it was confirmed already
+        if tag is None:
+            return
+        client_id = press_client_id(press.device, press.tag or "", Button.CONFIRM, press.sequence)
+        with self.db.write() as session:
+            if tag[0] == "put" and pending is not None:
+                answer = put_wall.confirm_put(
+                    session, station=wall.station, client_id=client_id, put=pending
+                )
+            elif tag[0] == "full":
+                answer = put_wall.clear_slot(
+                    session, station=wall.station, client_id=client_id, order_id=tag[1]
+                )
+            else:
+                return
+        self.presses_handled += 1
+        self._notify("wall", {"device": press.device, "wall": wall.station, **answer.as_dict()})
+
+    def _wall_wanted(self, wall: _WallState) -> dict[str, LightSignal]:
+        with self.db.read() as session:
+            state = put_wall.wall_state(session, wall.station)
+        with self._lock:
+            pending = dict(wall.pending)
+        return wall_lights(wall.slots, state.needs, pending, state.cleared)
+
+    # ------------------------------------------------------------------ zones
+
     def refresh_lights(self) -> None:
-        """Bring every pick-to-light zone's lights in line with the database now."""
+        """Bring every pick-to-light zone's and put wall's lights in line with the database."""
+        for bus, wall in self._walls.items():
+            wanted = self._wall_wanted(wall)
+            with self._lock:
+                changes = light_changes(wall.shown, wanted)
+                if changes:
+                    self.manager.ptl(bus).apply(
+                        {location: _device_state(signal) for location, signal in changes.items()}
+                    )
+                    wall.shown = dict(wanted)
         for bus, state in self._zones.items():
             wanted = self._wanted(state)
             with self._lock:
@@ -508,7 +627,8 @@ def demo_floor(settings: Settings, light_zone: list[str]) -> tuple[Settings, Sim
       per location of ``light_zone`` and the next unit as the zone's "order complete" light
       ``P-DONE``;
     - ``demo-put-wall``: a bus lighting the put wall slots PW-01..PW-24 (station put-wall-1);
-    - ``demo-scanner-pack-1``: a serial scanner (device-server mode) at pack station pack-1;
+    - ``demo-scanner-pack-1``: a serial scanner (device-server mode) at pack station pack-1,
+      and ``demo-scanner-put-wall-1`` at the put wall;
     - ``demo-zebra-pack-1``: a simulated Zebra on tcp:// for pack station pack-1, started now
       so it serves from the server's main process (unless config.yaml has a pack-1 printer).
 
@@ -553,6 +673,16 @@ def demo_floor(settings: Settings, light_zone: list[str]) -> tuple[Settings, Sim
             "url": f"socket://127.0.0.1:{_free_port()}",
             "baudrate": 9600,
             "station": "pack-1",
+        }
+    )
+    devices.append(
+        {
+            "name": "demo-scanner-put-wall-1",
+            "kind": "scanner",
+            "driver": "serial-line",
+            "url": f"socket://127.0.0.1:{_free_port()}",
+            "baudrate": 9600,
+            "station": "put-wall-1",
         }
     )
     printers = list(data["printers"])

@@ -7,6 +7,7 @@ second, the panel only when it changed).
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from flask import Blueprint, current_app, jsonify, render_template, request
@@ -17,6 +18,7 @@ from flask_socketio import Namespace, emit, join_room
 from web.extensions import socketio
 from web.floor_devices import DeviceSetupError, get_floor_devices
 from web.security import roles_required
+from wms.errors import WmsError
 from wms.lights import Button
 from wms.model import Role
 
@@ -70,6 +72,27 @@ def press() -> Any:
     return jsonify(ok=True)
 
 
+@blueprint.route("/lights/wall-scan", methods=["POST"])
+@roles_required(*_PANEL_ROLES)
+def wall_scan() -> Any:
+    """A scan typed or wedge-scanned at a put wall's screen (JSON: device, code, client_id)."""
+    devices = get_floor_devices(current_app)
+    data = request.get_json(silent=True) or {}
+    device, code = str(data.get("device", "")), str(data.get("code", "")).strip()
+    client_id = str(data.get("client_id") or f"wall-{uuid.uuid4()}")
+    if devices is None:
+        return _refuse(_("No devices are configured."), 404)
+    if not code or len(code) > 200:
+        return _refuse(_("Scan or type a code."), 422)
+    try:
+        answer = devices.wall_scan(device, code, client_id)
+    except DeviceSetupError:
+        return _refuse(_("%(device)s is not a put wall.", device=device), 404)
+    except WmsError as error:  # a client id the scan log refuses
+        return _refuse(error.message, 422)
+    return jsonify(answer)
+
+
 def _refuse(message: str, status: int) -> Any:
     return jsonify(ok=False, message=message), status
 
@@ -102,7 +125,7 @@ class LightsNamespace(Namespace):
 
 def publish(topic: str, data: Any) -> None:
     """Send floor-device news to every watching screen (called from the floor thread)."""
-    if topic in ("lights", "health", "press"):
+    if topic in ("lights", "health", "press", "wall"):
         socketio.emit(topic, data, namespace=NAMESPACE, to=ROOM)
 
 

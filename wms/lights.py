@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -94,11 +94,21 @@ def complete_tag(batch_id: int) -> str:
     return f"complete:{batch_id}"
 
 
-_TAG = re.compile(r"^(pick|complete):(\d+)$")
+def put_tag(ref: int) -> str:
+    """The tag of a put-wall slot lit for one put (``ref`` numbers the puts lit at a wall)."""
+    return f"put:{ref}"
+
+
+def full_tag(order_id: int) -> str:
+    """The tag of a put-wall slot flashing because its order is complete."""
+    return f"full:{order_id}"
+
+
+_TAG = re.compile(r"^(pick|complete|put|full):(\d+)$")
 
 
 def read_tag(tag: str | None) -> tuple[str, int] | None:
-    """``("pick", task_id)`` or ``("complete", batch_id)`` from a press's tag, else None."""
+    """What a press answers: ``(kind, number)`` for pick, complete, put and full tags."""
     match = _TAG.match(tag or "")
     return (match.group(1), int(match.group(2))) if match else None
 
@@ -154,3 +164,73 @@ def press_client_id(device: str, tag: str, button: Button, sequence: int) -> str
         device = hashlib.sha1(device.encode(), usedforsecurity=False).hexdigest()[:12]
     kind, number = tag.split(":", 1)
     return f"ptl:{device}:{kind[0]}{number}:{button.value[0]}:{sequence}"
+
+
+# --------------------------------------------------------------------------- put walls
+
+
+@dataclass(frozen=True, slots=True)
+class WallNeed:
+    """What one order of the batch at the wall has of one item: picked, and put in its slot."""
+
+    order_id: int
+    slot: int  # the order's position in the batch (1 = the wall's first slot)
+    item_id: int
+    picked: int
+    put: int
+
+
+@dataclass(frozen=True, slots=True)
+class PendingPut:
+    """A slot lit for a put: the operator scanned an item that goes there."""
+
+    order_id: int
+    item_id: int
+    quantity: int
+    #: Numbers the puts lit at a wall, so a late press on an earlier put of the same order is
+    #: never taken for this one.
+    ref: int = 0
+
+
+def slot_for_item(needs: Iterable[WallNeed], item_id: int) -> WallNeed | None:
+    """The first slot (by position) whose order still waits for units of ``item_id``."""
+    waiting = [n for n in needs if n.item_id == item_id and n.picked > n.put]
+    return min(waiting, key=lambda n: n.slot) if waiting else None
+
+
+def full_orders(needs: Iterable[WallNeed]) -> dict[int, int]:
+    """Orders with every picked unit put in their slot: order id -> units in the slot."""
+    picked: dict[int, int] = {}
+    put: dict[int, int] = {}
+    for need in needs:
+        picked[need.order_id] = picked.get(need.order_id, 0) + need.picked
+        put[need.order_id] = put.get(need.order_id, 0) + need.put
+    return {order: units for order, units in picked.items() if units and put[order] >= units}
+
+
+def wall_lights(
+    slots: Sequence[str],
+    needs: Iterable[WallNeed],
+    pending: Mapping[str, PendingPut],
+    cleared: Iterable[int] = (),
+) -> dict[str, LightSignal]:
+    """A put wall's lights: slots lit for a put, and full orders flashing for the packer.
+
+    ``slots`` are the wall's light locations in slot order; ``cleared`` are full orders the
+    packer has taken out (their slot is dark again).
+    """
+    needs = list(needs)
+    slot_of = {n.order_id: n.slot for n in needs}
+    lights: dict[str, LightSignal] = {}
+    done = set(cleared)
+    for order_id, units in full_orders(needs).items():
+        position = slot_of[order_id]
+        if order_id not in done and 1 <= position <= len(slots):
+            lights[slots[position - 1]] = LightSignal(
+                PICK_COLOR, LightMode.FLASH_FAST, min(units, DISPLAY_MAX), full_tag(order_id)
+            )
+    for location, put in pending.items():
+        lights[location] = LightSignal(
+            PICK_COLOR, PICK_MODE, min(put.quantity, DISPLAY_MAX), put_tag(put.ref)
+        )
+    return lights

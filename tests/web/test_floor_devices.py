@@ -22,10 +22,18 @@ from wms.access import NewUser, create_user
 from wms.allocation import allocate_orders
 from wms.config import Settings, parse_settings
 from wms.db import Database
-from wms.db.schema import FloorException, Movement, Order, PickTask, ScanEvent
+from wms.db.schema import (
+    FloorException,
+    ItemGtin,
+    Movement,
+    Order,
+    PickBatch,
+    PickTask,
+    ScanEvent,
+)
 from wms.model import MovementKind, Role, TaskStatus
 from wms.picks import confirm_pick
-from wms.release import release_orders
+from wms.release import ReleaseOptions, release_orders
 
 from ..wms.order_flow_site import (
     BACKENDS,
@@ -35,6 +43,7 @@ from ..wms.order_flow_site import (
     order,
     put_stock,
     site_of,
+    stock_plain_items,
 )
 
 LIGHTS = {"L1-01": 1, "L1-02": 2, "L1-03": 3, "L1-04": 4, "L-DONE": 5}
@@ -319,3 +328,126 @@ def test_without_devices_the_app_has_none(database: Database, tmp_path: Any):
     _sign_in(client, "boss", "pw-b-1234")
     assert "No pick-to-light bus is configured" in client.get("/lights").get_data(as_text=True)
     assert "No devices are configured" in client.get("/devices").get_data(as_text=True)
+
+
+# --------------------------------------------------------------------------- put wall
+
+WALL = {"W-01": 1, "W-02": 2, "W-03": 3}
+
+
+@pytest.fixture
+def wall(database: Database, tmp_path: Any) -> Iterator[tuple[FloorDevices, str, dict[str, str]]]:
+    """A cluster batch of two orders, picked, at a put wall of three slots with a scanner."""
+    site = site_of(database)
+    with database.write() as s:
+        stock_plain_items(s, site)
+        new_order(s, "W-1", [("ITEM-01", 2)])
+        new_order(s, "W-2", [("ITEM-02", 1), ("ITEM-03", 1)])
+        orders = [order(s, "W-1"), order(s, "W-2")]
+        allocate_orders(s, orders, today=TODAY)
+        release_orders(s, orders, options=ReleaseOptions(totes_per_cart=3, tote_max_units=20))
+        (batch,) = s.scalars(select(PickBatch)).all()
+        for task in s.scalars(select(PickTask).where(PickTask.batch_id == batch.id)).all():
+            confirm_pick(s, task.id, task.quantity)
+        code = batch.code
+        gtins = {
+            sku: s.scalar(select(ItemGtin.gtin).where(ItemGtin.item_id == site.item[sku]))
+            for sku in ("ITEM-01", "ITEM-02", "ITEM-03", "ITEM-04")
+        }
+    settings = parse_settings(
+        {
+            "database": {"url": database.url},
+            "devices": [
+                {
+                    "name": "wall",
+                    "kind": "ptl_bus",
+                    "driver": "generic-ptl-v1",
+                    "url": f"socket://127.0.0.1:{_free_port()}",
+                    "station": "wall-1",
+                    "lights": WALL,
+                },
+                {
+                    "name": "wall-scanner",
+                    "kind": "scanner",
+                    "driver": "serial-line",
+                    "url": f"socket://127.0.0.1:{_free_port()}",
+                    "station": "wall-1",
+                },
+            ],
+        }
+    )
+    app = create_app(settings, instance_dir=tmp_path / "var", database=database, testing=True)
+    devices = get_floor_devices(app)
+    assert devices is not None
+    devices.use_simulators(simulated_devices(settings))
+    devices.refresh = 0.1
+    devices.start()
+    try:
+        yield devices, code, {k: str(v) for k, v in gtins.items()}
+    finally:
+        devices.stop()
+
+
+def _wall_lit(floor: FloorDevices) -> dict[str, tuple[int, str]]:
+    assert floor.simulators is not None
+    sim = floor.simulators.ptl["wall"]
+    shown = {loc: sim.light(unit) for loc, unit in WALL.items()}
+    return {loc: (light.qty, light.mode.value) for loc, light in shown.items() if light.lit}
+
+
+def _wall_press(floor: FloorDevices, location: str) -> None:
+    assert floor.simulators is not None
+    handled = floor.presses_handled
+    assert floor.simulators.press("wall", location), f"{location} was dark"
+    _wait(lambda: floor.presses_handled > handled, f"the press at {location} to be handled")
+
+
+def test_a_put_wall_sorts_a_batch_into_order_slots(wall):
+    floor, batch, gtins = wall
+    answer = floor.wall_scan("wall", gtins["ITEM-02"], "wall-scan-0001")
+    assert (answer["ok"], answer["reason"]) == (False, "no_batch_at_wall")
+    answer = floor.wall_scan("wall", batch, "wall-scan-0002")
+    assert (answer["reason"], answer["params"]["orders"]) == ("wall_started", 2)
+    # Order W-2 is in tote position 2: its item lights slot 2 with the quantity.
+    answer = floor.wall_scan("wall", gtins["ITEM-02"], "wall-scan-0003")
+    assert answer["reason"] == "put_lit"
+    assert (answer["params"]["slot"], answer["params"]["quantity"]) == (2, 1)
+    assert answer["params"]["order"] == "W-2"
+    _wait(lambda: _wall_lit(floor) == {"W-02": (1, "steady")}, "slot 2 to light")
+    _wall_press(floor, "W-02")
+    _wait(lambda: _wall_lit(floor) == {}, "slot 2 to go dark after the put")
+    # The last item of W-2 arrives through the wall's serial scanner: the order is full and
+    # its slot flashes for the packer.
+    assert floor.simulators is not None
+    told: list[Any] = []
+    floor.add_listener(lambda topic, data: told.append(data) if topic in ("wall", "scan") else None)
+    floor.simulators.scanners["wall-scanner"].scan(gtins["ITEM-03"][-13:], symbology="]E0")
+    _wait(lambda: told, "the wall's screen to be told")
+    assert told[0]["reason"] == "put_lit", told
+    _wait(lambda: _wall_lit(floor) == {"W-02": (1, "steady")}, "slot 2 to light again")
+    _wall_press(floor, "W-02")
+    _wait(lambda: _wall_lit(floor) == {"W-02": (2, "flash_fast")}, "the full order to flash")
+    # The packer takes the order out: the slot goes dark, and stays dark.
+    _wall_press(floor, "W-02")
+    _wait(lambda: _wall_lit(floor) == {}, "the emptied slot to go dark")
+    with floor.db.read() as s:
+        puts = s.execute(
+            select(ScanEvent.kind, ScanEvent.outcome).where(ScanEvent.station == "wall-1")
+        ).all()
+    kinds = sorted(kind for kind, outcome in puts if outcome.value == "accepted")
+    assert kinds == ["put", "put", "put_clear", "put_scan", "put_scan", "put_start"]
+
+
+def test_the_wall_refuses_what_does_not_belong_with_a_reason(wall):
+    floor, batch, gtins = wall
+    assert floor.wall_scan("wall", "NO-SUCH-TOTE", "wall-scan-0101")["reason"] == "unknown_code"
+    floor.wall_scan("wall", batch, "wall-scan-0102")
+    answer = floor.wall_scan("wall", gtins["ITEM-04"], "wall-scan-0103")
+    assert (answer["reason"], answer["params"]["item"]) == ("item_not_for_wall", "Plain ITEM-04")
+    answer = floor.wall_scan("wall", "04006381333931", "wall-scan-0104")
+    assert answer["reason"] == "unknown_item"
+    # A scan sent twice (the screen retrying) is answered from the log and lights nothing new.
+    first = floor.wall_scan("wall", gtins["ITEM-01"], "wall-scan-0105")
+    again = floor.wall_scan("wall", gtins["ITEM-01"], "wall-scan-0105")
+    assert first["reason"] == "put_lit" and again["repeated"]
+    assert first["params"]["quantity"] == 2 and first["params"]["slot"] == 1

@@ -13,15 +13,21 @@ from wms.lights import (
     PICK_COLOR,
     PICK_MODE,
     Button,
+    LightMode,
     LightSignal,
     LightZone,
     OpenPick,
+    PendingPut,
     ToteDone,
+    WallNeed,
     complete_tag,
+    full_orders,
     light_changes,
     pick_tag,
     press_client_id,
     read_tag,
+    slot_for_item,
+    wall_lights,
     wanted_lights,
 )
 
@@ -94,3 +100,34 @@ def test_press_ids_are_stable_per_press_and_fit_the_scan_log() -> None:
 def test_press_ids_match_the_scan_log_format(device: str) -> None:
     client_id = press_client_id(device, "pick:123456789012", Button.SHORT, 65535)
     assert re.match(r"^[A-Za-z0-9_.:-]{8,64}$", client_id), client_id
+
+
+# --------------------------------------------------------------------------- put walls
+
+SLOTS = ["W-01", "W-02", "W-03"]
+
+
+def test_an_item_goes_to_the_first_slot_still_waiting_for_it() -> None:
+    needs = [WallNeed(7, 3, 100, 1, 0), WallNeed(5, 2, 100, 2, 2), WallNeed(6, 1, 200, 1, 0)]
+    assert slot_for_item(needs, 100) == needs[0]  # slot 2 has all it needs
+    assert slot_for_item(needs, 300) is None
+
+
+def test_an_order_is_full_when_every_picked_unit_is_put() -> None:
+    needs = [
+        WallNeed(1, 1, 100, 2, 2),
+        WallNeed(1, 1, 200, 1, 1),
+        WallNeed(2, 2, 100, 1, 0),
+        WallNeed(3, 3, 300, 0, 0),  # nothing picked (short): not full, nothing to take out
+    ]
+    assert full_orders(needs) == {1: 3}
+
+
+def test_the_wall_lights_pending_puts_steady_and_full_orders_flashing() -> None:
+    needs = [WallNeed(1, 1, 100, 2, 2), WallNeed(2, 2, 100, 1, 0), WallNeed(3, 3, 100, 1, 1)]
+    lights = wall_lights(SLOTS, needs, {"W-02": PendingPut(2, 100, 1, ref=9)}, cleared=[3])
+    assert lights == {
+        "W-01": LightSignal(PICK_COLOR, LightMode.FLASH_FAST, 2, "full:1"),
+        "W-02": LightSignal(PICK_COLOR, PICK_MODE, 1, "put:9"),
+    }
+    assert read_tag("put:9") == ("put", 9) and read_tag("full:1") == ("full", 1)

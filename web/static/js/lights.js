@@ -77,6 +77,32 @@
     }).catch(function () { say(text.failed, false); });
   });
 
+  function wallSay(device, answer) {
+    var el = document.querySelector('.ptl-wall-msg[data-wall="' + CSS.escape(device) + '"]');
+    if (!el) return;
+    var key = answer.reason === "put_done" && answer.params && answer.params.full ? "put_full" : answer.reason;
+    el.textContent = answer.message || fill(text[key] || answer.reason, answer.params);
+    el.className = "ptl-feedback ptl-wall-msg " + (answer.ok ? "ok" : "bad");
+  }
+  document.querySelectorAll(".ptl-wall-scan").forEach(function (form) {
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var input = form.querySelector("input[name=code]");
+      var device = form.dataset.device;
+      var id = (window.crypto && crypto.randomUUID) ? crypto.randomUUID() : String(Date.now()) + Math.random();
+      fetch("/lights/wall-scan", {
+        method: "POST",
+        credentials: "same-origin",
+        headers: { "Content-Type": "application/json", "X-CSRFToken": csrf ? csrf.content : "" },
+        body: JSON.stringify({ device: device, code: input.value, client_id: "wall-" + id })
+      }).then(function (response) { return response.json(); })
+        .then(function (answer) { wallSay(device, answer); })
+        .catch(function () { wallSay(device, { ok: false, message: text.failed }); });
+      input.value = "";
+      input.focus();
+    });
+  });
+
   if (typeof io === "undefined") {  // assets not built: the page shows the snapshot only
     if (dot) { dot.textContent = dot.dataset.offline; dot.className = "live live-off"; }
     return;
@@ -86,6 +112,7 @@
   socket.on("disconnect", function () { dot.textContent = dot.dataset.offline; dot.className = "live live-off"; });
   socket.on("lights", showLights);
   socket.on("health", showHealth);
+  socket.on("wall", function (answer) { wallSay(answer.device, answer); });
   socket.on("press", function (p) {
     if (p.ok) say(fill(text[p.reason], p.params), true);
     else say(fill(text.refused, p.params), false);
