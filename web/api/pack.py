@@ -10,8 +10,18 @@ from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
 from labels.pdf import drawings_pdf
-from web.api.common import MAX_INT, READERS, Text, api_blueprint, reads_json
-from web.api.flow import permit
+from web.api.common import (
+    MAX_INT,
+    READERS,
+    PageArgs,
+    Text,
+    api_blueprint,
+    count,
+    limit_page,
+    page_info,
+    reads_json,
+)
+from web.api.flow import NoFieldsSchema, optional_json, permit
 from web.extensions import get_db, get_settings
 from web.pack import PACKERS, known_station, message, pack_context, refusal_body
 from web.spooler import get_spooler
@@ -108,6 +118,7 @@ class CloseSchema(Schema):
 
 @blp.route("/stations/<station>")
 @permit(blp, *PACKERS)
+@blp.alt_response(404, response="NOT_FOUND")
 @blp.response(200)
 def station_state(station: str) -> dict[str, Any]:
     """A pack station: its printer's state and the newest print jobs."""
@@ -143,7 +154,8 @@ def station_state(station: str) -> dict[str, Any]:
 
 @blp.route("/stations/<station>/open", methods=["POST"])
 @permit(blp, *PACKERS)
-@reads_json(blp)
+@blp.alt_response(404, response="NOT_FOUND")
+@reads_json(blp, 409)
 @blp.arguments(OpenSchema)
 @blp.response(200)
 def open_order(body: dict[str, Any], station: str) -> Any:
@@ -159,6 +171,7 @@ def open_order(body: dict[str, Any], station: str) -> Any:
 
 @blp.route("/orders/<number>")
 @permit(blp, *READERS)
+@blp.alt_response(404, response="NOT_FOUND")
 @blp.response(200)
 def get_pack_order(number: str) -> dict[str, Any]:
     """An order's lines as packed so far, its parcels and its print jobs."""
@@ -167,7 +180,8 @@ def get_pack_order(number: str) -> dict[str, Any]:
 
 @blp.route("/orders/<number>/scan", methods=["POST"])
 @permit(blp, *PACKERS)
-@reads_json(blp)
+@blp.alt_response(404, response="NOT_FOUND")
+@reads_json(blp, 409)
 @blp.arguments(ScanSchema)
 @blp.response(200)
 def scan(body: dict[str, Any], number: str) -> Any:
@@ -188,8 +202,11 @@ def scan(body: dict[str, Any], number: str) -> Any:
 
 @blp.route("/orders/<number>/contents/<int:content_id>/remove", methods=["POST"])
 @permit(blp, *PACKERS)
+@blp.alt_response(404, response="NOT_FOUND")
+@optional_json(blp, 409)
+@blp.arguments(NoFieldsSchema, required=False)
 @blp.response(200)
-def remove(number: str, content_id: int) -> dict[str, Any]:
+def remove(_body: dict[str, Any], number: str, content_id: int) -> dict[str, Any]:
     """Take a scanned line back out of the open parcel."""
     with get_db().write() as session:
         remove_from_parcel(session, order_by_number(session, number).id, content_id)
@@ -198,7 +215,8 @@ def remove(number: str, content_id: int) -> dict[str, Any]:
 
 @blp.route("/orders/<number>/close", methods=["POST"])
 @permit(blp, *PACKERS)
-@reads_json(blp)
+@blp.alt_response(404, response="NOT_FOUND")
+@reads_json(blp, 409)
 @blp.arguments(CloseSchema)
 @blp.response(200)
 def close(body: dict[str, Any], number: str) -> Any:
@@ -241,7 +259,7 @@ def close(body: dict[str, Any], number: str) -> Any:
 # --- print jobs ----------------------------------------------------------------------------
 
 
-class JobListArgs(Schema):
+class JobListArgs(PageArgs):
     """Filters of the print job list."""
 
     printer = Text(validate=validate.Length(max=40))
@@ -278,6 +296,7 @@ def _job(job_id: int) -> PrintJob:
 
 @jobs_blp.route("/<int:job_id>")
 @permit(jobs_blp, *READERS)
+@jobs_blp.alt_response(404, response="NOT_FOUND")
 @jobs_blp.response(200)
 def get_job(job_id: int) -> dict[str, Any]:
     """One print job."""
@@ -286,6 +305,9 @@ def get_job(job_id: int) -> dict[str, Any]:
 
 @jobs_blp.route("/<int:job_id>/preview.pdf")
 @permit(jobs_blp, *READERS)
+@jobs_blp.alt_response(404, response="NOT_FOUND")
+@jobs_blp.alt_response(409, response="CONFLICT")
+@jobs_blp.response(200, content_type="application/pdf", description="The labels as PDF pages")
 def preview(job_id: int) -> Response:
     """The job's labels as PDF, drawn from the layout whose ZPL was sent (checked equal)."""
     drawings = print_jobs.job_drawings(_job(job_id))
@@ -298,11 +320,16 @@ def preview(job_id: int) -> Response:
 
 @jobs_blp.route("/<int:job_id>/reprint", methods=["POST"])
 @permit(jobs_blp, *PACKERS)
+@jobs_blp.alt_response(404, response="NOT_FOUND")
+@optional_json(jobs_blp, 409)
+@jobs_blp.arguments(ReprintSchema, required=False)
 @jobs_blp.response(201)
-def reprint(job_id: int) -> dict[str, Any]:
+def reprint(body: dict[str, Any], job_id: int) -> dict[str, Any]:
     """Print the job's labels again, as a new job with the same bytes."""
     with get_db().write() as session:
-        job = print_jobs.reprint(session, job_id, user_id=_user_id())
+        job = print_jobs.reprint(
+            session, job_id, printer=(body or {}).get("printer"), user_id=_user_id()
+        )
         data = print_jobs.job_view(job)
     get_spooler(current_app).wake(data["printer"])
     return data
@@ -310,8 +337,11 @@ def reprint(job_id: int) -> dict[str, Any]:
 
 @jobs_blp.route("/<int:job_id>/void", methods=["POST"])
 @permit(jobs_blp, *PACKERS)
+@jobs_blp.alt_response(404, response="NOT_FOUND")
+@optional_json(jobs_blp, 409)
+@jobs_blp.arguments(NoFieldsSchema, required=False)
 @jobs_blp.response(200)
-def void(job_id: int) -> dict[str, Any]:
+def void(_body: dict[str, Any], job_id: int) -> dict[str, Any]:
     """Cancel a job that has not printed yet."""
     with get_db().write() as session:
         return print_jobs.job_view(print_jobs.void(session, job_id))
@@ -320,7 +350,7 @@ def void(job_id: int) -> dict[str, Any]:
 # --- parcels and shipments -------------------------------------------------------------------
 
 
-class ParcelArgs(Schema):
+class ParcelArgs(PageArgs):
     """Filters of the parcel list."""
 
     order = Text(required=True, validate=validate.Length(min=1, max=40))
@@ -332,7 +362,7 @@ class LoadSchema(Schema):
     scan = Text(required=True, validate=validate.Length(min=1, max=200))
 
 
-class ShipmentArgs(Schema):
+class ShipmentArgs(PageArgs):
     """Filters of the shipment list."""
 
     status = fields.Enum(ShipmentStatus, by_value=True)
@@ -346,10 +376,11 @@ def list_parcels(args: dict[str, Any]) -> dict[str, Any]:
     """An order's parcels: carton, weight, SSCC, tracking number, state, shipment."""
     with get_db().read() as session:
         order = order_by_number(session, args["order"])
-        parcels = session.scalars(
-            select(Parcel).where(Parcel.order_id == order.id).order_by(Parcel.number)
-        ).all()
+        query = select(Parcel).where(Parcel.order_id == order.id).order_by(Parcel.number)
+        total = count(session, query)
+        parcels = session.scalars(limit_page(query, args)).all()
         return {
+            **page_info(args, total),
             "order": order.number,
             "status": order.status.value,
             "items": [shipping.parcel_view(p) for p in parcels],
@@ -358,7 +389,8 @@ def list_parcels(args: dict[str, Any]) -> dict[str, Any]:
 
 @ship_blp.route("/docks/<dock>/load", methods=["POST"])
 @permit(ship_blp, *PACKERS)
-@reads_json(ship_blp)
+@ship_blp.alt_response(404, response="NOT_FOUND")
+@reads_json(ship_blp, 409)
 @ship_blp.arguments(LoadSchema)
 @ship_blp.response(200)
 def load(body: dict[str, Any], dock: str) -> Any:
@@ -378,16 +410,24 @@ def load(body: dict[str, Any], dock: str) -> Any:
 def list_shipments(args: dict[str, Any]) -> dict[str, Any]:
     """Shipments, newest first, with their parcels, orders and tracking numbers."""
     with get_db().read() as session:
-        query = select(Shipment).order_by(Shipment.id.desc()).limit(100)
+        query = select(Shipment).order_by(Shipment.id.desc())
         if args.get("status"):
             query = query.where(Shipment.status == args["status"])
-        return {"items": [shipping.shipment_view(session, s) for s in session.scalars(query)]}
+        total = count(session, query)
+        found = session.scalars(limit_page(query, args))
+        return {
+            **page_info(args, total),
+            "items": [shipping.shipment_view(session, s) for s in found],
+        }
 
 
 @ship_blp.route("/shipments/<int:shipment_id>/ship", methods=["POST"])
 @permit(ship_blp, *PACKERS)
+@ship_blp.alt_response(404, response="NOT_FOUND")
+@optional_json(ship_blp, 409)
+@ship_blp.arguments(NoFieldsSchema, required=False)
 @ship_blp.response(200)
-def ship(shipment_id: int) -> Any:
+def ship(_body: dict[str, Any], shipment_id: int) -> Any:
     """The truck leaves: every loaded parcel and its order is shipped."""
     try:
         with get_db().write() as session:
