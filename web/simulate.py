@@ -63,7 +63,8 @@ class PickerTally:
     refused: Counter[str] = field(default_factory=Counter)
     # (client id, wall time the answer came, milliseconds) of every scan that closed a pick
     pick_times: list[tuple[str, float, float]] = field(default_factory=list)
-    scan_ms: list[float] = field(default_factory=list)
+    # (wall time sent, milliseconds) of every scan's round trip
+    scan_times: list[tuple[float, float]] = field(default_factory=list)
 
 
 class VirtualPicker:
@@ -136,11 +137,11 @@ class VirtualPicker:
             "raw": raw,
             "scanned_at": dt.datetime.now(dt.UTC).isoformat(),
         }
-        started = time.perf_counter()
+        sent, started = time.time(), time.perf_counter()
         answer = self.call("scan", payload)
         elapsed = (time.perf_counter() - started) * 1000.0
         self.tally.scans += 1
-        self.tally.scan_ms.append(elapsed)
+        self.tally.scan_times.append((sent, elapsed))
         if answer.get("ok") and answer.get("reason") == "picked":
             self.tally.picks += 1
             self.tally.pick_times.append((client_id, time.time(), elapsed))
