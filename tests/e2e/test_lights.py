@@ -50,7 +50,12 @@ def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
         yield LiveServer(f"http://127.0.0.1:{port}", config_path, database_url)
     finally:
         process.terminate()
-        process.wait(timeout=15)
+        try:
+            # The demo stops its floor simulator (up to 15 s) before it exits.
+            process.wait(timeout=40)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
         log.close()
 
 
@@ -108,3 +113,17 @@ def test_the_device_page_shows_every_demo_device(demo_server: LiveServer, page) 
         assert "online" in card.locator('[data-field="label"]').inner_text()
     page.wait_for_selector("#live-state.live-on", timeout=WAIT_MS)
     screenshot(page, "devices")
+
+
+def test_the_put_wall_screen_answers_a_scan(demo_server: LiveServer, page) -> None:
+    page.goto(f"{demo_server.url}/login")
+    page.fill("input[name=username]", "super")
+    page.fill("input[name=password]", "super-demo")
+    page.click("button[type=submit]")
+    page.goto(f"{demo_server.url}/lights")
+    form = page.locator('.ptl-wall-scan[data-device="demo-put-wall"]')
+    form.locator("input[name=code]").fill("NO-SUCH-TOTE")
+    form.locator("button[type=submit]").click()
+    message = page.locator('.ptl-wall-msg[data-wall="demo-put-wall"]')
+    page.wait_for_selector('.ptl-wall-msg[data-wall="demo-put-wall"].bad', timeout=WAIT_MS)
+    assert message.inner_text() == "NO-SUCH-TOTE is neither a batch nor a tote."
