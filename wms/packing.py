@@ -698,14 +698,13 @@ def close_parcel(
         select(func.count()).select_from(ParcelContent).where(ParcelContent.parcel_id == parcel.id)
     ):
         raise PackRefusal("parcel_empty")
-    view = pack_view(session, order.id)
-    missing = [line for line in view.lines if line.remaining > 0]
+    missing = _unpacked(session, order)
     if missing and not split:
         raise PackRefusal(
             "missing",
             {
-                "units": sum(line.remaining for line in missing),
-                "items": ", ".join(f"{line.remaining} x {line.sku}" for line in missing),
+                "units": sum(left for _sku, left in missing),
+                "items": ", ".join(f"{left} x {sku}" for sku, left in missing),
             },
         )
     parcel.status = ParcelStatus.CLOSED
@@ -720,11 +719,28 @@ def close_parcel(
         parcel.tracking_number = f"{order.number}-{parcel.number}"
     session.flush()
     if missing:
-        return CloseResult(parcel.id, parcel.number, False, view.remaining)
+        return CloseResult(parcel.id, parcel.number, False, sum(left for _sku, left in missing))
     _move_packed_stock(session, order, user_id)
     set_status(session, order, OrderStatus.PACKED, f"packed at {station}" if station else "")
     job_ids = _queue_labels(session, order, context, user_id)
     return CloseResult(parcel.id, parcel.number, True, 0, job_ids, context.printer)
+
+
+def _unpacked(session: Session, order: Order) -> list[tuple[str, int]]:
+    """Each line's SKU and units picked but in no parcel yet (lines with some left only)."""
+    packed = dict(
+        session.execute(
+            select(ParcelContent.order_line_id, func.sum(ParcelContent.quantity))
+            .join(Parcel, Parcel.id == ParcelContent.parcel_id)
+            .where(Parcel.order_id == order.id)
+            .group_by(ParcelContent.order_line_id)
+        ).all()
+    )
+    return [
+        (line.item.sku, line.picked_quantity - int(packed.get(line.id) or 0))
+        for line in order.lines
+        if line.picked_quantity > int(packed.get(line.id) or 0)
+    ]
 
 
 def _move_packed_stock(session: Session, order: Order, user_id: int | None) -> None:

@@ -145,9 +145,18 @@ def enqueue(session: Session, new: NewPrintJob, *, user_id: int | None = None) -
     return job
 
 
+@dataclass(frozen=True)
+class ClaimedJob:
+    """A job taken for sending: what the sender needs, nothing more."""
+
+    id: int
+    zpl: bytes
+    attempts: int
+
+
 def claim_next(
     session: Session, printer: str, *, now: dt.datetime | None = None
-) -> PrintJob | None:
+) -> ClaimedJob | None:
     """Take the oldest due job of ``printer`` and mark it ``sending`` (commit before sending)."""
     now = now or _now()
     candidates = session.scalars(
@@ -161,6 +170,7 @@ def claim_next(
         .limit(5)
     ).all()
     for job_id in candidates:
+        # The state condition makes the claim safe when two senders see the same candidate.
         taken = session.execute(
             update(PrintJob)
             .where(PrintJob.id == job_id, PrintJob.state == PrintJobState.QUEUED)
@@ -169,12 +179,11 @@ def claim_next(
                 attempts=PrintJob.attempts + 1,
                 updated_at=now,
             )
+            .returning(PrintJob.zpl, PrintJob.attempts)
             .execution_options(synchronize_session=False)
-        )
-        if _rowcount(taken) == 1:
-            job = session.get_one(PrintJob, job_id)
-            session.refresh(job)
-            return job
+        ).first()
+        if taken is not None:
+            return ClaimedJob(job_id, bytes(taken[0]), int(taken[1]))
     return None
 
 
