@@ -17,10 +17,15 @@ from devices.ptl.codec import LightAddress
 from devices.ptl.driver import ButtonPressed
 from web import create_app
 from web.extensions import socketio
-from web.floor_devices import FloorDevices, get_floor_devices, simulated_devices
+from web.floor_devices import (
+    DeviceSetupError,
+    FloorDevices,
+    get_floor_devices,
+    simulated_devices,
+)
 from wms.access import NewUser, create_user
 from wms.allocation import allocate_orders
-from wms.config import Settings, parse_settings
+from wms.config import ConfigError, Settings, parse_settings
 from wms.db import Database
 from wms.db.schema import (
     FloorException,
@@ -451,3 +456,52 @@ def test_the_wall_refuses_what_does_not_belong_with_a_reason(wall):
     again = floor.wall_scan("wall", gtins["ITEM-01"], "wall-scan-0105")
     assert first["reason"] == "put_lit" and again["repeated"]
     assert first["params"]["quantity"] == 2 and first["params"]["slot"] == 1
+
+
+# --------------------------------------------------------------------------- configuration
+
+
+def _bus(**changes: Any) -> dict[str, Any]:
+    return {
+        "name": "ptl-l",
+        "kind": "ptl_bus",
+        "driver": "generic-ptl-v1",
+        "url": "socket://127.0.0.1:1",
+        "zone": "L",
+        "lights": {"L1-01": 1, "L-DONE": 2},
+        "order_complete": "L-DONE",
+        **changes,
+    }
+
+
+def test_an_order_complete_light_must_be_one_of_the_bus_lights():
+    with pytest.raises(ConfigError) as error:
+        parse_settings(
+            {
+                "zones": [{"code": "L", "name": "Lights", "kind": "pick_to_light"}],
+                "devices": [_bus(order_complete="L-NOPE")],
+            }
+        )
+    assert "order_complete 'L-NOPE' must be one of its lights" in str(error.value)
+
+
+@pytest.mark.parametrize(
+    ("bus", "message"),
+    [
+        (_bus(lights={"L1-01": 1, "L1-02": 1}, order_complete=None), "share light 1"),
+        (_bus(lights={"L1-01": "x"}, order_complete=None), "is not UNIT or UNIT/SLOT"),
+        (_bus(driver="acme-ptl-v9"), "acme-ptl-v9"),
+        (_bus(options={"speed": 3}), "unknown options speed"),
+    ],
+)
+def test_a_bad_device_stops_the_start_naming_it(database: Database, tmp_path: Any, bus, message):
+    settings = parse_settings(
+        {
+            "database": {"url": database.url},
+            "zones": [{"code": "L", "name": "Lights", "kind": "pick_to_light"}],
+            "devices": [bus],
+        }
+    )
+    with pytest.raises(DeviceSetupError) as error:
+        create_app(settings, instance_dir=tmp_path / "var", database=database, testing=True)
+    assert "config.yaml devices" in str(error.value) and message in str(error.value)
