@@ -169,17 +169,36 @@ def waves_panel(session: Session, limit: int = 8) -> list[dict[str, Any]]:
     return answer
 
 
+def paused_pickers(session: Session, now: dt.datetime) -> dict[int, bool]:
+    """Who is on a break: the last pause or resume each picker logged in the last 12 hours."""
+    paused: dict[int, bool] = {}
+    for user_id, raw in session.execute(
+        select(ScanEvent.user_id, ScanEvent.raw)
+        .where(
+            ScanEvent.raw.in_(("pause", "resume")),
+            ScanEvent.kind == "action",
+            ScanEvent.received_at >= now - dt.timedelta(hours=12),
+        )
+        .order_by(ScanEvent.received_at)
+    ):
+        if user_id is not None:
+            paused[user_id] = raw == "pause"
+    return paused
+
+
 def pickers_panel(
-    session: Session, picks_last_hour: dict[str, int], now: dt.datetime
+    session: Session, picks_last_hour: dict[str, int], paused: dict[int, bool]
 ) -> list[dict[str, Any]]:
     """Every active picker: their cart, current task, zone, picks in the last hour, pause."""
-    pickers = session.scalars(
-        select(User).where(User.role == Role.PICKER, User.active.is_(True)).order_by(User.username)
+    pickers = session.execute(
+        select(User.id, User.username, User.display_name)
+        .where(User.role == Role.PICKER, User.active.is_(True))
+        .order_by(User.username)
     ).all()
     batches = {
-        b.picker_id: b
-        for b in session.scalars(
-            select(PickBatch).where(
+        row.picker_id: row
+        for row in session.execute(
+            select(PickBatch.id, PickBatch.code, PickBatch.zone_id, PickBatch.picker_id).where(
                 PickBatch.status.in_(ACTIVE_BATCH), PickBatch.picker_id.is_not(None)
             )
         )
@@ -216,18 +235,6 @@ def pickers_panel(
             .group_by(PickTask.batch_id)
         ).all()
     )
-    paused: dict[int, bool] = {}
-    for user_id, raw in session.execute(
-        select(ScanEvent.user_id, ScanEvent.raw)
-        .where(
-            ScanEvent.raw.in_(("pause", "resume")),
-            ScanEvent.kind == "action",
-            ScanEvent.received_at >= now - dt.timedelta(hours=12),
-        )
-        .order_by(ScanEvent.received_at)
-    ):
-        if user_id is not None:
-            paused[user_id] = raw == "pause"
     zones = dict(session.execute(select(Zone.id, Zone.code)).all())
     answer = []
     for picker in pickers:
