@@ -299,7 +299,7 @@ def pack_view(session: Session, order_id: int, cartons: Sequence[CartonSpec] = (
             sorted(
                 lot
                 for (line_id, lot), q in picked.items()
-                if line_id == line.id and q > packed_lots[(line.id, lot)]
+                if line_id == line.id and lot and q > packed_lots[(line.id, lot)]
             )
         )
         pack_line = PackLine(

@@ -47,6 +47,13 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+def utc_iso(moment: dt.datetime | None) -> str | None:
+    """ISO 8601 in UTC with its offset (SQLite gives back naive UTC date-times)."""
+    if moment is None:
+        return None
+    return (moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)).isoformat()
+
+
 def _rowcount(result: object) -> int:
     assert isinstance(result, CursorResult)
     return int(result.rowcount)
@@ -346,6 +353,6 @@ def job_view(job: PrintJob) -> dict[str, Any]:
         "reprint_of": job.reprint_of,
         "labels": len(job.data.get("drawings", [])),
         "bytes": len(job.zpl),
-        "created_at": job.created_at.isoformat() if job.created_at else None,
-        "sent_at": job.sent_at.isoformat() if job.sent_at else None,
+        "created_at": utc_iso(job.created_at),
+        "sent_at": utc_iso(job.sent_at),
     }

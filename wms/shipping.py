@@ -24,6 +24,7 @@ from wms.ledger import MovementRequest
 from wms.model import LocationType, MovementKind, OrderStatus, ParcelStatus, ShipmentStatus
 from wms.orders import set_status
 from wms.packing import PackRefusal
+from wms.print_jobs import utc_iso
 from wms.scanning import ScanError, parse_scan
 
 
@@ -190,8 +191,8 @@ def parcel_view(parcel: Parcel) -> dict[str, Any]:
         "sscc": parcel.sscc,
         "tracking_number": parcel.tracking_number,
         "shipment_id": parcel.shipment_id,
-        "closed_at": parcel.closed_at.isoformat() if parcel.closed_at else None,
-        "loaded_at": parcel.loaded_at.isoformat() if parcel.loaded_at else None,
+        "closed_at": utc_iso(parcel.closed_at),
+        "loaded_at": utc_iso(parcel.loaded_at),
     }
 
 
@@ -208,7 +209,7 @@ def shipment_view(session: Session, shipment: Shipment) -> dict[str, Any]:
         "carrier": shipment.carrier,
         "dock": shipment.dock,
         "status": shipment.status.value,
-        "created_at": shipment.created_at.isoformat() if shipment.created_at else None,
-        "shipped_at": shipment.shipped_at.isoformat() if shipment.shipped_at else None,
+        "created_at": utc_iso(shipment.created_at),
+        "shipped_at": utc_iso(shipment.shipped_at),
         "parcels": [{**parcel_view(parcel), "order": number} for parcel, number in rows],
     }
