@@ -68,6 +68,8 @@ WORDS = {
     "offline": _l("No answer from the server. Check the network and try again."),
     "suggested": _l("Suggested: %(carton)s"),
     "none_fits": _l("No configured carton fits."),
+    "remove": _l("Take out"),
+    "packing_list": _l("Packing list"),
 }
 
 # Printer, print job and parcel states, for the screen (pybabel needs the literal strings).

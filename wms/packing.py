@@ -23,7 +23,15 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from labels.documents import Address, LabelDocument, LogisticLabel, ShippingLabel
+from labels.documents import (
+    Address,
+    Carton,
+    LabelDocument,
+    LogisticLabel,
+    PackingList,
+    PackingListLine,
+    ShippingLabel,
+)
 from labels.errors import LabelError
 from labels.gs1 import normalise_gtin
 from labels.sscc import SsccScheme
@@ -147,7 +155,7 @@ class ParcelView:
     sscc: str | None
     tracking_number: str | None
     units: int
-    contents: tuple[tuple[str, str, str, int], ...]  # sku, lot, serial, quantity
+    contents: tuple[tuple[int, str, str, str, int], ...]  # id, sku, lot, serial, quantity
 
 
 @dataclass(frozen=True)
@@ -219,8 +227,8 @@ class PackView:
                     "tracking_number": p.tracking_number,
                     "units": p.units,
                     "contents": [
-                        {"sku": sku, "lot": lot, "serial": serial, "quantity": quantity}
-                        for sku, lot, serial, quantity in p.contents
+                        {"id": i, "sku": sku, "lot": lot, "serial": serial, "quantity": quantity}
+                        for i, sku, lot, serial, quantity in p.contents
                     ],
                 }
                 for p in self.parcels
@@ -275,7 +283,7 @@ def pack_view(session: Session, order_id: int, cartons: Sequence[CartonSpec] = (
     packed_lots: dict[tuple[int, str], int] = defaultdict(int)
     in_parcel: dict[int, int] = defaultdict(int)
     parcels: dict[int, Parcel] = {}
-    parcel_contents: dict[int, list[tuple[str, str, str, int]]] = defaultdict(list)
+    parcel_contents: dict[int, list[tuple[int, str, str, str, int]]] = defaultdict(list)
     items = {line.id: line.item for line in order.lines}
     for content, parcel in _contents(session, order.id):
         packed[content.order_line_id] += content.quantity
@@ -284,7 +292,7 @@ def pack_view(session: Session, order_id: int, cartons: Sequence[CartonSpec] = (
             in_parcel[content.order_line_id] += content.quantity
         item = items.get(content.order_line_id)
         parcel_contents[parcel.id].append(
-            (item.sku if item else "?", content.lot, content.serial, content.quantity)
+            (content.id, item.sku if item else "?", content.lot, content.serial, content.quantity)
         )
     for parcel in session.scalars(
         select(Parcel).where(Parcel.order_id == order.id).order_by(Parcel.number)
@@ -867,3 +875,48 @@ def _queue_labels(
         )
         ids.append(job.id)
     return tuple(ids)
+
+
+def packing_list(session: Session, order_id: int, ship_from: Address | None = None) -> PackingList:
+    """The packing list of an order as packed: every parcel's lines, lots and cartons."""
+    order = _order(session, order_id)
+    parcels = session.scalars(
+        select(Parcel).where(Parcel.order_id == order.id).order_by(Parcel.number)
+    ).all()
+    items = {line.id: line.item for line in order.lines}
+    gtins = _unit_gtins(session, [item.id for item in items.values()])
+    number_of = {parcel.id: parcel.number for parcel in parcels}
+    lines: dict[tuple[int, str, int], int] = defaultdict(int)
+    for content, parcel in _contents(session, order.id):
+        lines[(content.order_line_id, content.lot, parcel.id)] += content.quantity
+    packed_on = max((p.closed_at for p in parcels if p.closed_at), default=None)
+    return PackingList(
+        order_number=order.number,
+        ship_to=_ship_to(order),
+        lines=tuple(
+            PackingListLine(
+                items[line_id].sku,
+                items[line_id].name,
+                quantity,
+                gtins.get(items[line_id].id),
+                lot,
+                number_of[parcel_id],
+            )
+            for (line_id, lot, parcel_id), quantity in sorted(
+                lines.items(), key=lambda entry: (number_of[entry[0][2]], entry[0][0], entry[0][1])
+            )
+        ),
+        cartons=tuple(
+            Carton(
+                parcel.number,
+                parcel.sscc,
+                Decimal(parcel.weight_g) / 1000 if parcel.weight_g else None,
+                parcel.tracking_number or "",
+            )
+            for parcel in parcels
+            if parcel.status is not ParcelStatus.OPEN
+        ),
+        ship_from=ship_from,
+        purchase_order=str(order.label_requirements.get("purchase_order", "")),
+        packed_on=packed_on.date() if packed_on else None,
+    )

@@ -183,6 +183,15 @@ def test_pack_an_order_through_the_api_and_the_label_reaches_the_printer(
             client, "/pack/orders/C-1/scan", token, {"scan": gtins[sku], "station": "pack-1"}
         )
         assert answer.status_code == 200, answer.get_json()
+    # One unit taken back out of the open parcel and scanned again.
+    parcel = answer.get_json()["parcels"][0]
+    mug_row = next(c for c in parcel["contents"] if c["sku"] == "MUG")
+    taken_out = _post(client, f"/pack/orders/C-1/contents/{mug_row['id']}/remove", token)
+    assert [line["remaining"] for line in taken_out.get_json()["lines"]] == [2, 0]
+    for _ in range(2):
+        assert (
+            _post(client, "/pack/orders/C-1/scan", token, {"scan": gtins["MUG"]}).status_code == 200
+        )
     bad_weight = _post(
         client, "/pack/orders/C-1/close", token, {"carton": "S", "weight_g": "heavy"}
     )
@@ -206,6 +215,8 @@ def test_pack_an_order_through_the_api_and_the_label_reaches_the_printer(
     assert station["print_jobs"][0]["state"] == "printed"
     preview = client.get(f"/api/v1/print-jobs/{job_id}/preview.pdf")
     assert preview.status_code == 200 and preview.data.startswith(b"%PDF")
+    packing = client.get("/api/v1/pack/orders/C-1/packing-list.pdf")
+    assert packing.status_code == 200 and packing.data.startswith(b"%PDF")
     assert _post(client, f"/print-jobs/{job_id}/void", token).status_code == 409
     again = _post(client, f"/print-jobs/{job_id}/reprint", token)
     assert again.status_code == 201

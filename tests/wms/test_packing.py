@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -10,6 +12,7 @@ from labels.code128 import FNC1
 from labels.documents import Address, ShippingLabel
 from labels.gs1 import is_valid_sscc
 from labels.layout import BarcodeItem
+from labels.pdf import packing_list_pdf
 from labels.sscc import SsccScheme
 from labels.zpl import label_drawing
 from wms import print_jobs
@@ -45,6 +48,7 @@ from wms.packing import (
     close_parcel,
     find_order,
     pack_view,
+    packing_list,
     remove_from_parcel,
     scan_unit,
     suggest_carton,
@@ -255,6 +259,17 @@ def test_an_order_split_over_two_parcels_gets_labels_one_of_two_and_two_of_two(
     with database.write() as s:
         last = close_parcel(s, order_id, CONTEXT, carton="S", weight_g=800)
     assert last.order_packed and len(last.print_job_ids) == 2
+    with database.read() as s:
+        document = packing_list(s, order_id, Address("Demo warehouse"))
+    assert [(line.sku, line.quantity, line.carton) for line in document.lines] == [
+        ("MUG", 1, 1),
+        ("MUG", 2, 2),
+    ]
+    assert [(c.number, c.weight_kg, c.tracking_number) for c in document.cartons] == [
+        (1, Decimal("0.4"), "C-2-1"),
+        (2, Decimal("0.8"), "C-2-2"),
+    ]
+    assert packing_list_pdf(document).startswith(b"%PDF")
     with database.read() as s:
         jobs = [s.get_one(PrintJob, i) for i in last.print_job_ids]
         texts = [

@@ -9,7 +9,7 @@ from flask_login import current_user
 from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
-from labels.pdf import drawings_pdf
+from labels.pdf import drawings_pdf, packing_list_pdf
 from web.api.common import (
     MAX_INT,
     READERS,
@@ -35,6 +35,7 @@ from wms.packing import (
     close_parcel,
     find_order,
     pack_view,
+    packing_list,
     remove_from_parcel,
     scan_unit,
 )
@@ -176,6 +177,24 @@ def open_order(body: dict[str, Any], station: str) -> Any:
 def get_pack_order(number: str) -> dict[str, Any]:
     """An order's lines as packed so far, its parcels and its print jobs."""
     return _view(number)
+
+
+@blp.route("/orders/<number>/packing-list.pdf")
+@permit(blp, *READERS)
+@blp.alt_response(404, response="NOT_FOUND")
+@blp.response(200, content_type="application/pdf", description="The A4 packing list")
+def packing_list_document(number: str) -> Response:
+    """The order's packing list as packed (A4 PDF with barcodes), to put in the first parcel."""
+    settings = get_settings()
+    with get_db().read() as session:
+        document = packing_list(
+            session, order_by_number(session, number).id, pack_context(settings, "").ship_from
+        )
+    return Response(
+        packing_list_pdf(document),
+        mimetype="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="packing-list-{number}.pdf"'},
+    )
 
 
 @blp.route("/orders/<number>/scan", methods=["POST"])

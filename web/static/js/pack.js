@@ -70,7 +70,12 @@
     var list = $("p-contents");
     list.textContent = "";
     (open ? open.contents : []).forEach(function (c) {
-      list.appendChild(el("li", c.quantity + " × " + c.sku + (c.lot ? " (" + c.lot + ")" : "") + (c.serial ? " #" + c.serial : "")));
+      var item = el("li", c.quantity + " × " + c.sku + (c.lot ? " (" + c.lot + ")" : "") + (c.serial ? " #" + c.serial : "") + " ");
+      var out = el("button", W.remove, "btn btn-secondary btn-small");
+      out.type = "button";
+      out.addEventListener("click", function () { takeOut(c.id); });
+      item.appendChild(out);
+      list.appendChild(item);
     });
     if (view.suggested_carton) {
       $("suggested").textContent = fmt(W.suggested, { carton: view.suggested_carton });
@@ -81,6 +86,8 @@
     $("weight").placeholder = view.estimated_weight_g ? String(view.estimated_weight_g) : "";
     var closed = view.parcels.filter(function (p) { return p.status !== "open"; });
     $("done").hidden = closed.length === 0;
+    $("packing-list").hidden = closed.length === 0;
+    $("packing-list").href = API + "/pack/orders/" + encodeURIComponent(view.number) + "/packing-list.pdf";
     var pbody = $("parcels").querySelector("tbody");
     pbody.textContent = "";
     closed.forEach(function (p) {
@@ -128,6 +135,11 @@
     api("POST", "/print-jobs/" + id + "/" + action).then(function (result) {
       if (answer(result)) refreshStation();
     });
+  }
+
+  function takeOut(contentId) {
+    api("POST", "/pack/orders/" + encodeURIComponent(current.number) + "/contents/" + contentId + "/remove")
+      .then(function (result) { if (answer(result)) render(result.data); });
   }
 
   // ---- scans
