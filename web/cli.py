@@ -66,6 +66,13 @@ def main(ctx: click.Context, config: str | None) -> None:
 def check_config(state: _State) -> None:
     """Validate config.yaml and say what it configures; exit 2 if it is not valid."""
     settings = state.settings()
+    from web.floor_devices import DeviceSetupError, check_devices
+
+    try:
+        check_devices(settings)  # builds every driver (opens no port): light maps, profiles
+    except DeviceSetupError as error:
+        click.secho(str(error), fg="red", err=True)
+        raise SystemExit(2) from None
     click.secho(f"{state.config or 'config.yaml'} is valid.", fg="green")
     click.echo(f"  database: {_redact(settings.database.url)}")
     click.echo(f"  server:   http://{settings.server.host}:{settings.server.port}/")

@@ -91,6 +91,14 @@ def device_configs(settings: Settings) -> list[DeviceConfig]:
     return configs
 
 
+def check_devices(settings: Settings) -> None:
+    """Build every configured driver without starting it; DeviceSetupError names a bad one."""
+    try:
+        DeviceManager(device_configs(settings))
+    except DeviceConfigError as error:
+        raise DeviceSetupError(f"config.yaml devices: {error}") from None
+
+
 def light_zones(settings: Settings) -> dict[str, LightZone]:
     """Pick-to-light buses of pick-to-light zones, by bus name."""
     kinds = {zone.code: zone.kind for zone in settings.zones}

@@ -505,3 +505,25 @@ def test_a_bad_device_stops_the_start_naming_it(database: Database, tmp_path: An
     with pytest.raises(DeviceSetupError) as error:
         create_app(settings, instance_dir=tmp_path / "var", database=database, testing=True)
     assert "config.yaml devices" in str(error.value) and message in str(error.value)
+
+
+def test_check_config_builds_the_devices_and_names_a_bad_one(tmp_path: Any):
+    import yaml
+    from click.testing import CliRunner
+
+    from web.cli import main
+
+    config = {
+        "zones": [{"code": "L", "name": "Lights", "kind": "pick_to_light"}],
+        "devices": [_bus(lights={"L1-01": 1, "L1-02": 1}, order_complete=None)],
+    }
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(config))
+    result = CliRunner().invoke(main, ["--config", str(path), "check-config"])
+    assert result.exit_code == 2
+    assert "config.yaml devices" in result.output and "share light 1" in result.output
+    config["devices"] = [_bus()]
+    path.write_text(yaml.safe_dump(config))
+    result = CliRunner().invoke(main, ["--config", str(path), "check-config"])
+    assert result.exit_code == 0, result.output
+    assert "devices:  1" in result.output
