@@ -67,7 +67,9 @@ def create_app(
 
     app.before_request(prefer_bearer_token)
     babel.init_app(app, locale_selector=_select_locale)
-    socketio.init_app(app, async_mode="threading")
+    # Events run on the socket's own thread (each handheld waits for its answer anyway):
+    # a new thread per event cost more than the scan under load.
+    socketio.init_app(app, async_mode="threading", async_handlers=False)
 
     from web import auth, pages
 

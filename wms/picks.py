@@ -17,7 +17,6 @@ from wms.db.schema import (
     FloorException,
     Location,
     Order,
-    OrderEvent,
     OrderLine,
     PickBatch,
     PickTask,
