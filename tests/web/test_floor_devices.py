@@ -527,3 +527,20 @@ def test_check_config_builds_the_devices_and_names_a_bad_one(tmp_path: Any):
     result = CliRunner().invoke(main, ["--config", str(path), "check-config"])
     assert result.exit_code == 0, result.output
     assert "devices:  1" in result.output
+
+
+def test_the_panel_presses_the_short_key_with_the_quantity_found(floor: FloorDevices):
+    app = floor.app  # type: ignore[attr-defined]
+    client = app.test_client()
+    token = _sign_in(client, "boss", "pw-boss-123")
+    _wait(lambda: _lit(floor) == {"L1-01": 2, "L1-02": 1}, "L-1's picks to light")
+    response = client.post(
+        "/lights/press",
+        json={"device": "ptl-l", "location": "L1-02", "button": "short", "quantity": 0},
+        headers={"X-CSRFToken": token},
+    )
+    assert response.status_code == 200, response.get_data(as_text=True)
+    _wait(lambda: (TaskStatus.SHORT, 0) in _tasks(floor.db, "L-1").values(), "the short pick of 0")
+    with floor.db.read() as s:
+        exception = s.scalar(select(FloorException))
+        assert exception is not None and "found 0 of 1" in exception.detail

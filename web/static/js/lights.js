@@ -115,6 +115,6 @@
   socket.on("wall", function (answer) { wallSay(answer.device, answer); });
   socket.on("press", function (p) {
     if (p.ok) say(fill(text[p.reason], p.params), true);
-    else say(fill(text.refused, p.params), false);
+    else say(fill(text[p.reason] || text.refused, p.params), false);
   });
 })();
