@@ -14,13 +14,15 @@ from typing import Any
 from flask import Blueprint, abort, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
 
 from labels.documents import Address
 from labels.sscc import SsccScheme
-from web.extensions import get_settings
+from web.extensions import get_db, get_settings
 from web.security import roles_required
 from wms.config import Settings
-from wms.model import Role
+from wms.db.schema import Location
+from wms.model import LocationType, Role
 from wms.packing import CartonSpec, PackContext, PackRefusal
 
 blueprint = Blueprint("pack", __name__)
@@ -70,6 +72,10 @@ WORDS = {
     "none_fits": _l("No configured carton fits."),
     "remove": _l("Take out"),
     "packing_list": _l("Packing list"),
+    "ship": _l("Truck leaves: ship"),
+    "loaded": _l("Parcel %(parcel)s of order %(order)s loaded."),
+    "shipped": _l("Shipment %(shipment)s shipped."),
+    "nothing_open": _l("No open shipment at this dock."),
 }
 
 # Printer, print job and parcel states, for the screen (pybabel needs the literal strings).
@@ -148,9 +154,15 @@ def known_station(station: str) -> None:
 @blueprint.route("/pack")
 @roles_required(*PACKERS)
 def stations() -> Any:
-    """The configured pack stations, to pick one."""
+    """The configured pack stations and the dock doors, to pick one."""
     settings = get_settings()
-    return render_template("pages/pack_stations.html", stations=settings.pack_stations)
+    with get_db().read() as session:
+        docks = session.scalars(
+            select(Location.code)
+            .where(Location.type == LocationType.DOCK, Location.active.is_(True))
+            .order_by(Location.code)
+        ).all()
+    return render_template("pages/pack_stations.html", stations=settings.pack_stations, docks=docks)
 
 
 @blueprint.route("/pack/<station>")
@@ -169,4 +181,23 @@ def station_page(station: str) -> Any:
         states={key: str(value) for key, value in STATE_WORDS.items()},
         words={key: str(value) for key, value in WORDS.items()},
         api=url_for("pack.station_page", station=station),
+    )
+
+
+@blueprint.route("/pack/dock/<dock>")
+@roles_required(*PACKERS)
+def dock_page(dock: str) -> Any:
+    """Loading at one dock door: scan each parcel label onto its carrier's shipment, ship."""
+    with get_db().read() as session:
+        known = session.scalar(
+            select(Location.id).where(Location.code == dock, Location.type == LocationType.DOCK)
+        )
+    if known is None:
+        abort(404)
+    return render_template(
+        "pages/pack_dock.html",
+        dock=dock,
+        messages={key: str(value) for key, value in MESSAGES.items()},
+        states={key: str(value) for key, value in STATE_WORDS.items()},
+        words={key: str(value) for key, value in WORDS.items()},
     )

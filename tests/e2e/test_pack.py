@@ -38,9 +38,10 @@ class PackSite:
     order: str
     units: list[str]  # one unit GTIN per unit to pack
     wrong: str  # a GTIN of an item that is not in the order
+    dock: str  # the dock door the order leaves from
 
 
-def _pick_one_order(database_url: str) -> tuple[str, list[str], str]:
+def _pick_one_order(database_url: str) -> tuple[str, list[str], str, str]:
     """Pick in full a released B2C order of plain (not lot-tracked) items, with few units."""
     db = Database(database_url)
     try:
@@ -97,7 +98,8 @@ def _pick_one_order(database_url: str) -> tuple[str, list[str], str]:
                 .where(ItemGtin.item_id.not_in(item_ids), ItemGtin.pack_quantity == 1)
                 .limit(1)
             ).one()
-        return number, units, wrong
+            dock = order.dock or "DOCK-1"
+        return number, units, wrong, dock
     finally:
         db.dispose()
 
@@ -139,7 +141,7 @@ def pack_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PackSite]:
             env=env,
             capture_output=True,
         )
-        number, units, wrong = _pick_one_order(database_url)
+        number, units, wrong, dock = _pick_one_order(database_url)
         log = (root / "server.log").open("w")
         process = subprocess.Popen([*wms, "serve"], env=env, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 30
@@ -155,7 +157,9 @@ def pack_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PackSite]:
                     raise RuntimeError((root / "server.log").read_text()) from None
                 time.sleep(0.1)
         try:
-            yield PackSite(f"http://127.0.0.1:{port}", database_url, printer, number, units, wrong)
+            yield PackSite(
+                f"http://127.0.0.1:{port}", database_url, printer, number, units, wrong, dock
+            )
         finally:
             process.terminate()
             process.wait(timeout=10)
@@ -221,5 +225,21 @@ def test_pack_an_order_with_one_wrong_scan_and_the_printer_gets_its_label(pack_s
             assert job.state is PrintJobState.PRINTED
             assert jobs[0].data == job.zpl
             assert pack_site.order.encode() in job.zpl
+    finally:
+        db.dispose()
+
+    # At the dock: the parcel label is scanned onto the truck, which then leaves.
+    page.goto(f"{pack_site.url}/pack/dock/{pack_site.dock}")
+    page.locator("body").click()
+    _wedge(page, f"{pack_site.order}-1")
+    assert "loaded" in _feedback(page, "ok")
+    page.click("#shipments button")
+    assert "shipped" in _feedback(page, "ok")
+    screenshot(page, "pack-dock-shipped")
+    db = Database(pack_site.database_url)
+    try:
+        with db.read() as s:
+            order = s.scalars(select(Order).where(Order.number == pack_site.order)).one()
+            assert order.status is OrderStatus.SHIPPED
     finally:
         db.dispose()

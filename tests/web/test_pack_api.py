@@ -157,6 +157,9 @@ def test_the_pack_page_renders_in_french_for_the_packer(login, client, app) -> N
     assert "pack-1-zebra" in text
     assert "Poste d’emballage" in text or "Poste d'emballage" in text
     assert client.get("/pack/nowhere").status_code == 404
+    dock = client.get("/pack/dock/DOCK-1")
+    assert dock.status_code == 200 and "Quai DOCK-1" in dock.get_data(as_text=True)
+    assert client.get("/pack/dock/PACK-1").status_code == 404  # not a dock door
     assert "pack-1" in client.get("/pack").get_data(as_text=True)
 
 
@@ -235,6 +238,9 @@ def test_pack_an_order_through_the_api_and_the_label_reaches_the_printer(
     assert (shipment["carrier"], shipment["dock"]) == ("DHL", "DOCK-1")
     twice = _post(client, "/docks/DOCK-1/load", token, {"scan": "C-1-1"})
     assert twice.get_json()["reason"] == "already_loaded"
+    at_dock = client.get("/api/v1/shipments?status=open&dock=DOCK-1").get_json()["items"]
+    assert [s["id"] for s in at_dock] == [shipment["id"]]
+    assert client.get("/api/v1/shipments?dock=DOCK-2").get_json()["items"] == []
     shipped = _post(client, f"/shipments/{shipment['id']}/ship", token)
     assert shipped.status_code == 200, shipped.get_json()
     listing = client.get("/api/v1/shipments?status=shipped").get_json()["items"]

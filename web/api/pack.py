@@ -385,6 +385,7 @@ class ShipmentArgs(PageArgs):
     """Filters of the shipment list."""
 
     status = fields.Enum(ShipmentStatus, by_value=True)
+    dock = Text(validate=validate.Length(max=32), metadata={"description": "Dock door code"})
 
 
 @ship_blp.route("/parcels")
@@ -432,6 +433,8 @@ def list_shipments(args: dict[str, Any]) -> dict[str, Any]:
         query = select(Shipment).order_by(Shipment.id.desc())
         if args.get("status"):
             query = query.where(Shipment.status == args["status"])
+        if args.get("dock"):
+            query = query.where(Shipment.dock == args["dock"])
         total = count(session, query)
         found = session.scalars(limit_page(query, args))
         return {
