@@ -9,6 +9,7 @@ renderer we know (zplkit) is OSL-3.0 and stays a test dependency.
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 from flask import Blueprint, abort, render_template, url_for
@@ -18,9 +19,10 @@ from sqlalchemy import select
 
 from labels.documents import Address
 from labels.sscc import SsccScheme
+from labels.templates import TemplateRegistry
 from web.extensions import get_db, get_settings
 from web.security import roles_required
-from wms.config import Settings
+from wms.config import Settings, label_registry
 from wms.db.schema import Location
 from wms.model import LocationType, Role
 from wms.packing import CartonSpec, PackContext, PackRefusal
@@ -142,7 +144,14 @@ def pack_context(settings: Settings, station: str) -> PackContext:
         SsccScheme(settings.labels.gs1_company_prefix, settings.labels.sscc_extension_digit),
         Address(settings.site_name),
         printer.name if printer is not None else None,
+        _registry(tuple(settings.labels.templates)),
     )
+
+
+@cache
+def _registry(paths: tuple[str, ...]) -> TemplateRegistry | None:
+    """The label templates, read once (load_settings checked the files at start)."""
+    return label_registry(list(paths)) if paths else None
 
 
 def known_station(station: str) -> None:

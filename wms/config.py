@@ -12,6 +12,8 @@ from urllib.parse import urlsplit
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from labels.errors import TemplateError
+from labels.templates import TemplateRegistry, template_from_dict
 from wms.model import LANGUAGES, ZoneKind
 
 DEFAULT_CONFIG_FILE = "config.yaml"
@@ -132,6 +134,8 @@ class LabelSettings(_Section):
 
     gs1_company_prefix: Annotated[str, Field(pattern=r"^\d{6,12}$")] = "5412345"
     sscc_extension_digit: Annotated[int, Field(ge=0, le=9)] = 0
+    # Customers' own label templates: YAML files (docs/labels.md), relative to config.yaml.
+    templates: list[str] = []
 
 
 class CartonSettings(_Section):
@@ -303,5 +307,38 @@ def load_settings(
         database = {**(data.get("database") or {}), "url": env["WMS_DATABASE_URL"]}
         data = {**data, "database": database}
     settings = parse_settings(data, source)
-    url = _resolve_sqlite_path(settings.database.url, config_path.resolve().parent)
-    return settings.model_copy(update={"database": DatabaseSettings(url=url)})
+    base = config_path.resolve().parent
+    url = _resolve_sqlite_path(settings.database.url, base)
+    templates = [str(base / path) for path in settings.labels.templates]
+    problems = label_template_problems(templates)
+    if problems:
+        raise ConfigError(source, problems)
+    return settings.model_copy(
+        update={
+            "database": DatabaseSettings(url=url),
+            "labels": settings.labels.model_copy(update={"templates": templates}),
+        }
+    )
+
+
+def label_registry(paths: list[str]) -> TemplateRegistry:
+    """The built-in label templates plus the customers' own, read from ``paths``."""
+    registry = TemplateRegistry()
+    for path in paths:
+        registry.register(template_from_dict(yaml.safe_load(Path(path).read_text("utf-8"))))
+    return registry
+
+
+def label_template_problems(paths: list[str]) -> list[str]:
+    """What is wrong with the label template files, one message each (empty: all fine)."""
+    problems = []
+    registry = TemplateRegistry()
+    for path in paths:
+        try:
+            raw = yaml.safe_load(Path(path).read_text("utf-8"))
+            if not isinstance(raw, dict):
+                raise TemplateError("expected a YAML mapping")
+            registry.register(template_from_dict(raw))
+        except (OSError, yaml.YAMLError, TemplateError) as error:
+            problems.append(f"labels.templates: {path}: {error}")
+    return problems

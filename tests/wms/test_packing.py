@@ -443,3 +443,47 @@ def test_parcels_are_loaded_by_label_at_the_dock_and_shipped_with_tracking(datab
             ParcelStatus.SHIPPED
         }
         assert_consistent(s)
+
+
+BAR_TEMPLATE = """
+name: bar-case
+kind: logistic
+customer: BAR
+size: 4x6
+blocks:
+  - {type: text, text: "BAR ORDER ${order_number}", size: xlarge}
+  - {type: gs1_128, elements: {"00": sscc}, height: 240, module: 4}
+"""
+
+
+def test_a_customer_template_from_config_makes_its_b2b_labels(database, site, tmp_path) -> None:
+    from wms.config import ConfigError, label_registry, load_settings
+
+    (tmp_path / "bar.yaml").write_text(BAR_TEMPLATE)
+    (tmp_path / "config.yaml").write_text("labels:\n  templates: [bar.yaml]\n")
+    settings = load_settings(tmp_path / "config.yaml", env={})
+    assert settings.labels.templates == [str(tmp_path / "bar.yaml")]
+    context = PackContext(
+        CARTONS,
+        SCHEME,
+        Address("Demo warehouse"),
+        "pack-1-zebra",
+        label_registry(settings.labels.templates),
+    )
+    with database.write() as s:
+        put_stock(s, site, "TEA", "B1-01", 36)
+    order_id = _picked(database, site, "S-20", [("TEA", 12)], kind=OrderKind.B2B, customer="BAR")
+    with database.read() as s:
+        case = _gtin(s, site, "TEA", 12)
+    with database.write() as s:
+        scan_unit(s, order_id, case)
+    with database.write() as s:
+        result = close_parcel(s, order_id, context, carton="M", weight_g=6_000)
+    with database.read() as s:
+        [drawing] = print_jobs.job_drawings(s.get_one(PrintJob, result.print_job_ids[0]))
+    assert drawing.template == "bar-case"
+    assert any(getattr(item, "text", "") == "BAR ORDER S-20" for item in drawing.items)
+
+    (tmp_path / "bar.yaml").write_text("name: broken\nkind: logistic\nblocks: [{type: nope}]\n")
+    with pytest.raises(ConfigError, match="bar.yaml"):
+        load_settings(tmp_path / "config.yaml", env={})
