@@ -58,7 +58,7 @@ from wms.lights import (
     wall_lights,
     wanted_lights,
 )
-from wms.model import BatchStatus, ZoneKind
+from wms.model import ZoneKind
 
 log = logging.getLogger(__name__)
 
@@ -378,9 +378,12 @@ class FloorDevices:
         kind, number = tag
         button = Button(press.button.value)
         if kind == "complete":
-            with self._lock:
-                if zone.waiting is not None and zone.waiting.batch_id == number:
-                    zone.waiting = None
+            client_id = press_client_id(press.device, press.tag or "", button, press.sequence)
+            with self.db.write() as session:
+                pick_to_light.pass_on(
+                    session, client_id=client_id, batch_id=number, device=press.device
+                )
+            self.presses_handled += 1
             self._notify(
                 "press",
                 {
@@ -505,24 +508,24 @@ class FloorDevices:
 
     def _wanted(self, state: _ZoneState) -> dict[str, LightSignal]:
         code = state.zone.code
+        waiting: ToteDone | None = None
         with self.db.read() as session:
             tote = pick_to_light.working_tote(session, code)
-            if tote is None and state.tote is not None:
-                # The tote that was working is no longer: done, its light waits to pass it on.
-                finished = pick_to_light.batch_status(session, state.tote)
-                if finished is BatchStatus.DONE and state.zone.order_complete is not None:
-                    units = pick_to_light.units_picked(session, state.tote)
-                    state.waiting = ToteDone(state.tote, units)
-            state.tote = tote.id if tote is not None else None
             picks = pick_to_light.open_picks(session, tote.id) if tote is not None else []
-        if tote is None and state.waiting is None:
+            if tote is None and state.zone.order_complete is not None:
+                # A finished tote waits for its pass-on press (read back after a restart too).
+                found = pick_to_light.tote_waiting(session, code)
+                waiting = ToteDone(*found) if found is not None else None
+        if tote is None and waiting is None:
             with self.db.write() as session:
                 started = pick_to_light.start_next_tote(session, code)
                 if started is not None:
                     log.info("zone %s: tote %s enters the zone", code, started.code)
-                    state.tote = started.id
+                    tote = started
                     picks = pick_to_light.open_picks(session, started.id)
-        return wanted_lights(state.zone, picks, state.waiting)
+        state.tote = tote.id if tote is not None else None
+        state.waiting = waiting
+        return wanted_lights(state.zone, picks, waiting)
 
     def _record_status(self, name: str) -> None:
         health = next((h for h in self.health() if h.name == name), None)

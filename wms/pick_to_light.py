@@ -15,7 +15,16 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from wms.db.schema import Device, Location, Order, PickBatch, PickTask, ReplenishmentTask, Zone
+from wms.db.schema import (
+    Device,
+    Location,
+    Order,
+    PickBatch,
+    PickTask,
+    ReplenishmentTask,
+    ScanEvent,
+    Zone,
+)
 from wms.errors import WmsError
 from wms.lights import Button, OpenPick
 from wms.model import BatchKind, BatchStatus, ScanOutcome, TaskStatus
@@ -196,3 +205,64 @@ def _apply_press(
             "exception": short.exception_id,
         },
     )
+
+
+def tote_waiting(session: Session, zone_code: str) -> tuple[int, int] | None:
+    """The finished tote whose "order complete" light waits for its pass-on press, if any.
+
+    That is the zone's last finished tote when no tote has entered since and no pass-on press
+    is recorded for it: read from the database, so a restart keeps waiting for the press.
+    """
+    last = session.execute(
+        select(PickBatch.id, PickBatch.completed_at)
+        .join(Zone, PickBatch.zone_id == Zone.id)
+        .where(Zone.code == zone_code, PickBatch.status == BatchStatus.DONE)
+        .order_by(PickBatch.completed_at.desc(), PickBatch.id.desc())
+        .limit(1)
+    ).first()
+    if last is None or last.completed_at is None:
+        return None
+    later = session.scalar(
+        select(func.count())
+        .select_from(PickBatch)
+        .join(Zone, PickBatch.zone_id == Zone.id)
+        .where(
+            Zone.code == zone_code,
+            PickBatch.started_at > last.completed_at,
+            PickBatch.id != last.id,
+        )
+    )
+    if later:
+        return None
+    passed = session.scalars(
+        select(ScanEvent.parsed)
+        .where(ScanEvent.kind == "tote_passed_on", ScanEvent.received_at >= last.completed_at)
+        .limit(100)
+    ).all()
+    if any(parsed.get("batch") == last.id for parsed in passed):
+        return None
+    return int(last.id), units_picked(session, last.id)
+
+
+def pass_on(
+    session: Session, *, client_id: str, batch_id: int, device: str, now: dt.datetime | None = None
+) -> bool:
+    """The "order complete" light was pressed: the tote leaves the zone (recorded once)."""
+    if find_scan(session, client_id) is not None:
+        return False
+    device_id = session.scalar(select(Device.id).where(Device.name == device))
+    record_scan(
+        session,
+        ScanRecord(
+            client_id=client_id,
+            raw=f"pass on {batch_id}",
+            kind="tote_passed_on",
+            outcome=ScanOutcome.ACCEPTED,
+            device_id=device_id,
+            station=device,
+            parsed={"batch": batch_id},
+            result={"ok": True, "reason": "tote_passed_on", "params": {"batch": batch_id}},
+            scanned_at=now or dt.datetime.now(dt.UTC),
+        ),
+    )
+    return True

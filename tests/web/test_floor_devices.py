@@ -162,8 +162,11 @@ def _sign_in(client: Any, username: str, password: str) -> str:
 
 
 def _press(floor: FloorDevices, location: str, **kwargs: Any) -> None:
+    """Press a lit light and wait until the floor thread has handled the press."""
     assert floor.simulators is not None
+    handled = floor.presses_handled
     assert floor.simulators.press("ptl-l", location, **kwargs), f"{location} was dark"
+    _wait(lambda: floor.presses_handled > handled, f"the press at {location} to be handled")
 
 
 def test_a_tote_lights_its_picks_and_presses_pick_them_into_the_ledger(floor: FloorDevices):
@@ -544,3 +547,22 @@ def test_the_panel_presses_the_short_key_with_the_quantity_found(floor: FloorDev
     with floor.db.read() as s:
         exception = s.scalar(select(FloorException))
         assert exception is not None and "found 0 of 1" in exception.detail
+
+
+def test_a_restart_keeps_the_finished_tote_waiting_for_its_pass_on(floor: FloorDevices):
+    _wait(lambda: _lit(floor) == {"L1-01": 2, "L1-02": 1}, "L-1's picks to light")
+    _press(floor, "L1-01")
+    _press(floor, "L1-02")
+    _wait(lambda: _lit(floor) == {"L-DONE": 3}, "the order-complete light")
+    floor.stop()  # the server goes down; the units lose power too (a fresh simulator)
+    again = FloorDevices(floor.settings, floor.db, simulators=simulated_devices(floor.settings))
+    again.refresh = 0.1
+    again.start()
+    try:
+        _wait(lambda: _lit(again) == {"L-DONE": 3}, "the order-complete light after the restart")
+        with again.db.read() as s:
+            assert s.scalar(select(Order.status).where(Order.number == "L-2")).value == ("released")
+        _press(again, "L-DONE")
+        _wait(lambda: _lit(again) == {"L1-01": 3}, "L-2's pick to light")
+    finally:
+        again.stop()
