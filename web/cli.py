@@ -299,7 +299,7 @@ def _print_demo(summary: Any, settings: Settings, host: str | None, port: int | 
 
     base = f"http://{host or settings.server.host}:{port or settings.server.port}"
     click.secho("\nDemo warehouse ready.", fg="green", bold=True)
-    click.echo(f"  {summary}")
+    click.echo(f"  {summary.describe()}")
     click.echo(f"\n  Overview (office, supervisor):  {base}/login")
     click.echo(f"  Handheld (badge sign-in):       {base}/badge")
     click.echo(f"  REST API and OpenAPI:           {base}/api/v1/openapi.json")

@@ -87,6 +87,17 @@ class DemoSummary:
         """Every location: pick faces, reserve, and the pack-and-ship area."""
         return self.pick_locations + self.reserve_locations + self.shipping_locations
 
+    def describe(self) -> str:
+        """Two lines for the console: what the demo warehouse holds."""
+        return (
+            f"{self.zones} zones, {self.locations} locations ({self.pick_locations} pick faces, "
+            f"{self.reserve_locations} reserve, {self.shipping_locations} pack and ship); "
+            f"{self.items} items with {self.gtins} GTINs ({self.lot_tracked_items} lot-tracked)\n"
+            f"  {self.stock_rows} stock rows from {self.receipts} receipts; {self.customers} "
+            f"customers; {self.b2c_orders} B2C and {self.b2b_orders} B2B orders "
+            f"({self.order_lines} lines); {self.users} users (seed {self.seed})"
+        )
+
 
 # --------------------------------------------------------------------------- word lists
 
