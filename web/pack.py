@@ -12,7 +12,7 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from flask import Blueprint, abort, render_template, url_for
+from flask import Blueprint, abort, current_app, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -22,6 +22,7 @@ from labels.sscc import SsccScheme
 from labels.templates import TemplateRegistry
 from web.extensions import get_db, get_settings
 from web.security import roles_required
+from web.spooler import get_spooler
 from wms.config import Settings, label_registry
 from wms.db.schema import Location
 from wms.model import LocationType, Role
@@ -171,7 +172,19 @@ def stations() -> Any:
             .where(Location.type == LocationType.DOCK, Location.active.is_(True))
             .order_by(Location.code)
         ).all()
-    return render_template("pages/pack_stations.html", stations=settings.pack_stations, docks=docks)
+    spooler = get_spooler(current_app)
+    printers = {}
+    for station in settings.pack_stations:
+        printer = settings.station_printer(station.name)
+        if printer is not None:
+            printers[station.name] = spooler.view(printer.name)
+    return render_template(
+        "pages/pack_stations.html",
+        stations=settings.pack_stations,
+        docks=docks,
+        printers=printers,
+        states=STATE_WORDS,
+    )
 
 
 @blueprint.route("/pack/<station>")

@@ -160,7 +160,9 @@ def test_the_pack_page_renders_in_french_for_the_packer(login, client, app) -> N
     dock = client.get("/pack/dock/DOCK-1")
     assert dock.status_code == 200 and "Quai DOCK-1" in dock.get_data(as_text=True)
     assert client.get("/pack/dock/PACK-1").status_code == 404  # not a dock door
-    assert "pack-1" in client.get("/pack").get_data(as_text=True)
+    stations = client.get("/pack").get_data(as_text=True)
+    # The printer's state, in French: ready once the sender has asked it, unknown before.
+    assert re.search(r"pack-1-zebra: (prête|inconnu)", stations), stations
 
 
 def test_pack_an_order_through_the_api_and_the_label_reaches_the_printer(
