@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import DDL, event, select
+from sqlalchemy import DDL, event, func, select
 from sqlalchemy.orm import Session
 
 from wms.db import triggers
@@ -88,13 +88,18 @@ def record_action(
 
 
 def recent_actions(
-    session: Session, *, limit: int = 50, since: dt.datetime | None = None
+    session: Session, *, limit: int = 50, offset: int = 0, since: dt.datetime | None = None
 ) -> Sequence[AuditEntry]:
     """The latest actions first."""
-    query = select(AuditLog).order_by(AuditLog.id.desc()).limit(limit)
+    query = select(AuditLog).order_by(AuditLog.id.desc()).limit(limit).offset(offset)
     if since is not None:
         query = query.where(AuditLog.at >= since)
     return [
         AuditEntry(r.id, r.at, r.username, r.action, r.target, r.reason, dict(r.detail or {}))
         for r in session.scalars(query)
     ]
+
+
+def count_actions(session: Session) -> int:
+    """How many actions the log holds."""
+    return int(session.scalar(select(func.count()).select_from(AuditLog)) or 0)

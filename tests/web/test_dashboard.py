@@ -226,7 +226,7 @@ def test_expedite_and_cancel_are_audited(erp, boss, database):
     assert again.status_code == 409
     assert boss.post("/actions/orders/NOPE/expedite", {}).status_code == 404
     assert len(_audit(database)) == 2
-    log = boss.ok("get", "/actions/audit?limit=1")["items"]
+    log = boss.ok("get", "/actions/audit?page_size=1")["items"]
     assert [(e["action"], e["username"]) for e in log] == [("cancel_order", "supervisor")]
 
 

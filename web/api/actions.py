@@ -15,7 +15,15 @@ from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from web.api.common import Text, api_blueprint, clash_is_conflict, reads_json
+from web.api.common import (
+    PageArgs,
+    PageSchema,
+    Text,
+    api_blueprint,
+    clash_is_conflict,
+    page_info,
+    reads_json,
+)
 from web.api.flow import SUPERVISORS, permit, release_options
 from web.extensions import get_db
 from wms import audit, handheld
@@ -94,12 +102,6 @@ class ActionDoneSchema(Schema):
     detail = fields.Dict(required=True)
 
 
-class AuditArgs(Schema):
-    """How many audit rows to answer."""
-
-    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
-
-
 class AuditEntrySchema(Schema):
     """One audit row."""
 
@@ -112,7 +114,7 @@ class AuditEntrySchema(Schema):
     detail = fields.Dict()
 
 
-class AuditListSchema(Schema):
+class AuditListSchema(PageSchema):
     """The latest audit rows, newest first."""
 
     items = fields.List(fields.Nested(AuditEntrySchema))
@@ -322,9 +324,12 @@ def resolve(body: dict[str, Any], exception_id: int) -> dict[str, Any]:
 
 @blp.route("/audit", methods=["GET"])
 @permit(blp, *SUPERVISORS)
-@blp.arguments(AuditArgs, location="query")
+@blp.arguments(PageArgs, location="query")
 @blp.response(200, AuditListSchema)
 def audit_log(args: dict[str, Any]) -> dict[str, Any]:
     """The latest supervisor actions, newest first."""
+    size = int(args["page_size"])
     with get_db().read() as session:
-        return {"items": [e.as_dict() for e in audit.recent_actions(session, limit=args["limit"])]}
+        rows = audit.recent_actions(session, limit=size, offset=(int(args["page"]) - 1) * size)
+        total = audit.count_actions(session)
+    return {**page_info(args, total), "items": [e.as_dict() for e in rows]}
