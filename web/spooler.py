@@ -139,7 +139,7 @@ class PrinterSender:
                 return False
             job_id, data, attempts = job.id, job.zpl, job.attempts
         try:
-            self.printer.print_job(data)
+            result = self.printer.print_job(data)
         except PrinterConnectionLost as error:
             note = f"{error.status.message}; connection lost while sending: a copy may print"
             self._retry(job_id, note, attempts)
@@ -148,8 +148,12 @@ class PrinterSender:
             self._retry(job_id, error.status.message, attempts)
             return True
         self.sent_at[job_id] = time.perf_counter()
+        after = result.status_after
+        # The printer took the bytes; a fault it reports now (paper ran out on this label) is
+        # kept with the job for the packer, and the next job waits for it to be cleared.
+        note = "" if after.can_print else f"printer after this job: {after.message}"
         with self.db.write() as session:
-            print_jobs.mark_printed(session, job_id)
+            print_jobs.mark_printed(session, job_id, note=note)
         return True
 
     def _retry(self, job_id: int, message: str, attempts: int) -> None:

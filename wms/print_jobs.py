@@ -222,9 +222,13 @@ def _finish(session: Session, job_id: int, **values: Any) -> None:
         raise Conflict(f"print job {job_id} is not being sent", job_id=job_id)
 
 
-def mark_printed(session: Session, job_id: int, *, now: dt.datetime | None = None) -> None:
-    """The printer took the job's bytes: it is done."""
-    _finish(session, job_id, state=PrintJobState.PRINTED, sent_at=now or _now(), last_error="")
+def mark_printed(
+    session: Session, job_id: int, *, note: str = "", now: dt.datetime | None = None
+) -> None:
+    """The printer took the job's bytes: it is done (``note``: a problem it reported after)."""
+    _finish(
+        session, job_id, state=PrintJobState.PRINTED, sent_at=now or _now(), last_error=note[:200]
+    )
 
 
 def backoff_seconds(attempts: int) -> float:

@@ -180,3 +180,28 @@ def test_a_voided_job_is_never_sent_and_a_restart_sends_what_was_in_flight(
         sender.stop()
     assert [job.data for job in simulator.jobs] == [label_zpl(ToteLabel("T-11")).encode()]
     assert _job(database, voided).state is PrintJobState.VOID
+
+
+def test_paper_running_out_on_a_label_keeps_that_job_printed_and_holds_the_next(
+    database: Database, simulator: SimulatedZebraPrinter
+) -> None:
+    simulator.on_job = lambda _job: simulator.set_paper_out()  # the roll ends on this label
+    sender = _sender(database, simulator.url)
+    sender.start()
+    try:
+        first, second = _enqueue(database, "T-20", "T-21")
+        sender.wake()
+        _wait(lambda: _job(database, first).state is PrintJobState.PRINTED, "first printed")
+        assert "Out of labels" in _job(database, first).last_error
+        _wait(lambda: _job(database, second).attempts >= 2, "second tried twice")
+        assert _job(database, second).state in (PrintJobState.QUEUED, PrintJobState.SENDING)
+        assert len(simulator.jobs) == 1
+        simulator.on_job = None
+        simulator.ready()  # a new roll
+        _wait(lambda: _job(database, second).state is PrintJobState.PRINTED, "second printed")
+    finally:
+        sender.stop()
+    assert [job.data for job in simulator.jobs] == [
+        label_zpl(ToteLabel("T-20")).encode(),
+        label_zpl(ToteLabel("T-21")).encode(),
+    ]
