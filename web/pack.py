@@ -144,7 +144,8 @@ def pack_context(settings: Settings, station: str) -> PackContext:
         cartons(settings),
         SsccScheme(settings.labels.gs1_company_prefix, settings.labels.sscc_extension_digit),
         Address(settings.site_name),
-        printer.name if printer is not None else None,
+        # The spooler drives ZPL printers; a PDF-only printer gets no label jobs (yet).
+        printer.name if printer is not None and printer.driver == "zpl" else None,
         _registry(tuple(settings.labels.templates)),
     )
 
