@@ -3,7 +3,7 @@
 One hub per app computes the figures once for every watcher, like web/live.py does:
 
 * on connect, the watcher gets ``snapshot`` (every panel);
-* a background thread sends ``picks`` every ``TICK`` (0.5 s) when picks were confirmed since
+* a background thread sends ``picks`` every ``TICK`` (0.25 s) when picks were confirmed since
   the last one (one indexed range query on the ledger: the live ticker, and what makes a pick
   show within a second);
 * at most every ``PANEL_SECONDS`` (2 s), when a cheap change marker moved, it recomputes the
@@ -41,7 +41,7 @@ from wms.model import Role
 
 NAMESPACE = "/dashboard"
 ROOM = "dashboard"
-TICK = 0.5
+TICK = 0.25
 PANEL_SECONDS = 2.0
 SLOW_SECONDS = 10.0
 SHIFT_HOURS = 8
