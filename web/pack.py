@@ -9,18 +9,23 @@ renderer we know (zplkit) is OSL-3.0 and stays a test dependency.
 
 from __future__ import annotations
 
+import threading
+import time
+from collections import deque
 from functools import cache
 from typing import Any
 
-from flask import Blueprint, abort, current_app, render_template, url_for
+from flask import Blueprint, Flask, abort, current_app, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
+from devices.scanner.driver import ScanRead
 from labels.documents import Address
 from labels.sscc import SsccScheme
 from labels.templates import TemplateRegistry
 from web.extensions import get_db, get_settings
+from web.floor_devices import get_floor_devices
 from web.security import roles_required
 from web.spooler import get_spooler
 from wms.config import Settings, label_registry
@@ -156,6 +161,78 @@ def _registry(paths: tuple[str, ...]) -> TemplateRegistry | None:
     return label_registry(list(paths)) if paths else None
 
 
+class StationScans:
+    """Scans of the pack stations' fixed serial scanners, kept for their screens to fetch.
+
+    The floor devices read the scanners; this listener keeps the last scans of each station
+    with a sequence number, and a screen long-polls for the ones after its last.
+    """
+
+    KEEP = 50
+
+    def __init__(self, scanner_station: dict[str, str]) -> None:
+        self.scanner_station = scanner_station
+        self._changed = threading.Condition()
+        self._seq = 0
+        self._scans: dict[str, deque[tuple[int, str]]] = {}
+
+    def on_event(self, topic: str, data: Any) -> None:
+        """Floor devices listener: keep a scan read by one of the stations' scanners."""
+        if topic != "scan" or not isinstance(data, ScanRead):
+            return
+        station = self.scanner_station.get(data.device)
+        if station is None:
+            return
+        with self._changed:
+            self._seq += 1
+            self._scans.setdefault(station, deque(maxlen=self.KEEP)).append(
+                (self._seq, data.scan.raw)
+            )
+            self._changed.notify_all()
+
+    def after(self, station: str, seq: int, wait: float) -> tuple[list[tuple[int, str]], int]:
+        """The station's scans after ``seq``, waiting up to ``wait`` s for one; and the last seq."""
+        deadline = time.monotonic() + wait
+        with self._changed:
+            while True:
+                found = [scan for scan in self._scans.get(station, ()) if scan[0] > seq]
+                remaining = deadline - time.monotonic()
+                if found or remaining <= 0:
+                    return found, self._seq
+                self._changed.wait(remaining)
+
+
+def station_scans(app: Flask) -> StationScans:
+    """The app's station scans, listening to the floor devices from the first call on."""
+    scans = app.extensions.get("wms_station_scans")
+    if isinstance(scans, StationScans):
+        return scans
+    settings: Settings = app.extensions["wms_settings"]
+    mapping: dict[str, str] = {}
+    for station in settings.pack_stations:
+        for device in settings.devices:
+            if device.kind == "scanner" and (
+                device.name == station.scanner or device.station == station.name
+            ):
+                mapping[device.name] = station.name
+    scans = StationScans(mapping)
+    app.extensions["wms_station_scans"] = scans
+    floor = get_floor_devices(app)
+    if floor is not None:
+        floor.add_listener(scans.on_event)
+    return scans
+
+
+def station_has_scanner(settings: Settings, station: str) -> bool:
+    """Whether a serial scanner serves ``station``."""
+    configured = settings.pack_station(station)
+    return any(
+        d.kind == "scanner"
+        and (d.station == station or (configured is not None and d.name == configured.scanner))
+        for d in settings.devices
+    )
+
+
 def known_station(station: str) -> None:
     """404 for a station that config.yaml does not list."""
     if get_settings().pack_station(station) is None:
@@ -195,9 +272,11 @@ def station_page(station: str) -> Any:
     known_station(station)
     settings = get_settings()
     printer = settings.station_printer(station)
+    station_scans(current_app)  # start listening before the screen asks
     return render_template(
         "pages/pack.html",
         station=station,
+        scanner=station_has_scanner(settings, station),
         printer=printer.name if printer else None,
         cartons=settings.cartons,
         messages={key: str(value) for key, value in MESSAGES.items()},

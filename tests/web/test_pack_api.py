@@ -251,3 +251,60 @@ def test_pack_an_order_through_the_api_and_the_label_reaches_the_printer(
     ]
     with database.read() as s:
         assert order(s, "C-1").status is OrderStatus.SHIPPED
+
+
+def test_scans_of_the_station_serial_scanner_reach_its_screen(login, client, app) -> None:
+    from devices.scanner.codec import Scan
+    from devices.scanner.driver import ScanRead
+    from web.pack import station_scans
+
+    login(Role.PACKER)
+    scans = station_scans(app)
+    scans.scanner_station["pack-1-scanner"] = "pack-1"  # as config.yaml's devices would say
+    start = client.get("/api/v1/pack/stations/pack-1/scans?after=0&wait=0").get_json()
+    assert start["scans"] == []
+    scans.on_event("scan", ScanRead("pack-1-scanner", Scan(raw="C-1", data="C-1")))
+    scans.on_event("scan", ScanRead("other-scanner", Scan(raw="X", data="X")))  # not pack-1's
+    scans.on_event("health", {"device": "pack-1-scanner"})
+    answer = client.get(f"/api/v1/pack/stations/pack-1/scans?after={start['last']}&wait=5")
+    assert answer.get_json()["scans"] == [{"seq": start["last"] + 1, "raw": "C-1"}]
+    later = client.get(
+        f"/api/v1/pack/stations/pack-1/scans?after={answer.get_json()['last']}&wait=0.2"
+    )
+    assert later.get_json()["scans"] == []
+    assert client.get("/api/v1/pack/stations/pack-1/scans?wait=99").status_code == 422
+
+
+def test_a_station_takes_the_scanners_config_gives_it() -> None:
+    from web.pack import station_has_scanner, station_scans
+
+    settings = parse_settings(
+        {
+            "devices": [
+                {
+                    "name": "s1",
+                    "kind": "scanner",
+                    "driver": "serial-line",
+                    "url": "loop://",
+                    "station": "pack-1",
+                },
+                {"name": "s2", "kind": "scanner", "driver": "serial-line", "url": "loop://"},
+                {
+                    "name": "s3",
+                    "kind": "scanner",
+                    "driver": "serial-line",
+                    "url": "loop://",
+                    "station": "put-wall-1",
+                },
+            ],
+            "pack_stations": [
+                {"name": "pack-1", "location": "PACK-1"},
+                {"name": "pack-2", "location": "PACK-2", "scanner": "s2"},
+                {"name": "pack-3", "location": "PACK-3"},
+            ],
+        }
+    )
+    bare = Flask(__name__)
+    bare.extensions["wms_settings"] = settings
+    assert station_scans(bare).scanner_station == {"s1": "pack-1", "s2": "pack-2"}
+    assert [station_has_scanner(settings, f"pack-{n}") for n in (1, 2, 3)] == [True, True, False]

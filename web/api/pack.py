@@ -23,7 +23,14 @@ from web.api.common import (
 )
 from web.api.flow import NoFieldsSchema, optional_json, permit
 from web.extensions import get_db, get_settings
-from web.pack import PACKERS, known_station, message, pack_context, refusal_body
+from web.pack import (
+    PACKERS,
+    known_station,
+    message,
+    pack_context,
+    refusal_body,
+    station_scans,
+)
 from web.spooler import get_spooler
 from wms import print_jobs, shipping
 from wms.db.schema import Parcel, PrintJob, Shipment
@@ -151,6 +158,36 @@ def station_state(station: str) -> dict[str, Any]:
             for c in context.cartons
         ],
     }
+
+
+class ScansArgs(Schema):
+    """Which scans of the station's serial scanner to answer."""
+
+    after = fields.Integer(
+        load_default=0,
+        validate=validate.Range(min=0, max=2**62),
+        metadata={"description": "The last sequence number the screen has seen"},
+    )
+    wait = fields.Float(
+        load_default=20.0,
+        validate=validate.Range(min=0, max=30),
+        metadata={"description": "Seconds to wait for a scan when there is none yet"},
+    )
+
+
+@blp.route("/stations/<station>/scans")
+@permit(blp, *PACKERS)
+@blp.alt_response(404, response="NOT_FOUND")
+@blp.arguments(ScansArgs, location="query")
+@blp.response(200)
+def station_scanner(args: dict[str, Any], station: str) -> dict[str, Any]:
+    """Scans read by the station's serial scanner after ``after`` (a long poll).
+
+    The screen feeds each one to the same handling as a wedge scan.
+    """
+    known_station(station)
+    scans, last = station_scans(current_app).after(station, args["after"], args["wait"])
+    return {"scans": [{"seq": seq, "raw": raw} for seq, raw in scans], "last": last}
 
 
 @blp.route("/stations/<station>/open", methods=["POST"])

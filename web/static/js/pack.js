@@ -189,6 +189,15 @@
     });
   }
 
+  // The station's serial scanner: the server reads it; the screen long-polls for its scans.
+  function pollScanner(after) {
+    api("GET", "/pack/stations/" + STATION + "/scans?after=" + after + "&wait=20").then(function (result) {
+      if (!result.ok) { setTimeout(function () { pollScanner(after); }, 2000); return; }
+      result.data.scans.forEach(function (scan) { onScan(scan.raw); });
+      pollScanner(result.data.last);
+    }, function () { setTimeout(function () { pollScanner(after); }, 2000); });
+  }
+
   WmsScanInput.listen(onScan);
   $("manual").addEventListener("submit", function (event) {
     event.preventDefault();
@@ -200,4 +209,11 @@
   $("close-split").addEventListener("click", function () { close(true); });
   refreshStation();
   setInterval(refreshStation, 2000);
+  if (root.dataset.scanner) {
+    // The first answer only says where the sequence is: scans made before the page opened
+    // belong to no one.
+    api("GET", "/pack/stations/" + STATION + "/scans?after=0&wait=0").then(function (result) {
+      pollScanner(result.ok ? result.data.last : 0);
+    });
+  }
 })();
