@@ -144,7 +144,11 @@
     devices: function (d) {
       if (!d.configured) { fill("devices", [el("li", { text: T.no_devices })]); return; }
       fill("devices", d.items.map(function (h) {
-        var parts = Object.keys(h.parts || {}).map(function (k) { return k + ": " + h.parts[k]; }).join(", ");
+        // A bus has many units: count the healthy ones, name only those that are not.
+        var names = Object.keys(h.parts || {});
+        var bad = names.filter(function (k) { return h.parts[k] !== "online" && h.parts[k] !== "ok"; });
+        var parts = names.length ? (names.length - bad.length) + "/" + names.length + " " + T.units_ok +
+          (bad.length ? "; " + bad.map(function (k) { return k + ": " + h.parts[k]; }).join(", ") : "") : "";
         return el("li", { class: "device state-" + h.state, "data-device": h.name }, [
           el("span", { class: "dot" }), el("strong", { text: h.name }),
           el("span", { text: " " + words(h.kind) + " · " + h.label + (h.detail ? " · " + h.detail : "") }),
