@@ -439,11 +439,16 @@ def find_order(session: Session, scan: str) -> Order:
             )
     if order is None:
         raise PackRefusal("unknown_order", {"scanned": value})
-    if order.status is OrderStatus.PACKED or order.status is OrderStatus.SHIPPED:
+    _check_packable(order)
+    return order
+
+
+def _check_packable(order: Order) -> None:
+    """Refuse an order that is not picked: already packed, or not picked yet."""
+    if order.status in (OrderStatus.PACKED, OrderStatus.SHIPPED):
         raise PackRefusal("already_packed", {"order": order.number})
     if order.status not in PACKABLE:
         raise PackRefusal("not_picked", {"order": order.number, "status": order.status.value})
-    return order
 
 
 # --- verifying units --------------------------------------------------------------------------
@@ -494,8 +499,7 @@ def scan_unit(
     """Verify one scanned unit or case against the order and put it in the open parcel."""
     del user_id  # kept in the signature: the scan log will record who packed it
     order = _order(session, order_id, lock=True)
-    if order.status not in PACKABLE:
-        raise PackRefusal("not_picked", {"order": order.number, "status": order.status.value})
+    _check_packable(order)
     try:
         scan = parse_scan(raw)
     except ScanError as error:
@@ -690,8 +694,7 @@ def close_parcel(
     """
     now = now or dt.datetime.now(dt.UTC)
     order = _order(session, order_id, lock=True)
-    if order.status not in PACKABLE:
-        raise PackRefusal("not_picked", {"order": order.number, "status": order.status.value})
+    _check_packable(order)
     spec = _carton(context, carton)
     if weight_g <= 0:
         raise PackRefusal("weight_needed")

@@ -228,6 +228,12 @@ def test_pack_a_b2c_order_with_refusals_then_close_it(database, site) -> None:
         )
         assert print_jobs.job_drawings(job) == [label_drawing(expected)]
     _refused(database, "already_packed", lambda s: find_order(s, "C-1"))
+    _refused(database, "already_packed", lambda s: scan_unit(s, order_id, mug))
+    _refused(
+        database,
+        "already_packed",
+        lambda s: close_parcel(s, order_id, CONTEXT, carton="S", weight_g=900),
+    )
 
 
 def test_an_order_split_over_two_parcels_gets_labels_one_of_two_and_two_of_two(
