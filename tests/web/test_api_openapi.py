@@ -90,6 +90,8 @@ def test_every_api_route_is_described_with_its_methods(app, spec):
         "/api/v1/actions/pickers/{username}/pause",
         "/api/v1/actions/exceptions/{exception_id}/resolve",
         "/api/v1/actions/audit",
+        "/api/v1/actions/print-jobs/{job_id}/reprint",
+        "/api/v1/actions/print-jobs/{job_id}/void",
     }
 
 

@@ -380,3 +380,42 @@ def test_the_audit_log_is_append_only(boss, database):
         with pytest.raises(DBAPIError, match="append-only"), database.engine.begin() as c:
             c.execute(text(statement))
     assert _audit(database) == [("supervisor", "pause_picker", "picker:picker", "break")]
+
+
+def test_reprint_and_void_a_failed_label(app, client, login, boss, database):
+    from wms.db.schema import PrintJob
+    from wms.model import PrintJobState
+
+    with database.write() as session:
+        job = PrintJob(
+            printer="zebra-1",
+            document="shipping_label",
+            zpl=b"^XA^XZ",
+            state=PrintJobState.FAILED,
+            last_error="paper out",
+        )
+        session.add(job)
+        session.flush()
+        job_id = job.id
+    login(Role.SUPERVISOR)
+    socket = socketio.test_client(app, namespace="/dashboard", flask_test_client=client)
+    snap = socket.get_received("/dashboard")[0]["args"][0]
+    assert snap["print_jobs"]["by_printer"] == {"zebra-1": {"failed": 1}}
+    assert snap["print_jobs"]["failed"] == [
+        {"id": job_id, "printer": "zebra-1", "error": "paper out"}
+    ]
+    socket.disconnect("/dashboard")
+
+    again = boss.ok("post", f"/actions/print-jobs/{job_id}/reprint", {"reason": "paper loaded"})
+    assert again["detail"]["printer"] == "zebra-1"
+    voided = boss.ok("post", f"/actions/print-jobs/{job_id}/void", {"reason": "reprinted"})
+    assert voided["detail"] == {"printer": "zebra-1", "state": "void"}
+    assert boss.post(f"/actions/print-jobs/{job_id}/void", {}).status_code == 409
+    assert boss.post("/actions/print-jobs/999999/reprint", {}).status_code == 404
+    with database.read() as session:
+        states = session.execute(select(PrintJob.id, PrintJob.state).order_by(PrintJob.id)).all()
+        assert [s.value for _, s in states] == ["void", "queued"]
+    assert [a[1:] for a in _audit(database)] == [
+        ("reprint_label", f"print_job:{job_id}", "paper loaded"),
+        ("void_label", f"print_job:{job_id}", "reprinted"),
+    ]

@@ -39,7 +39,8 @@ blp = api_blueprint(
     __name__,
     "/api/v1/actions",
     "What a supervisor does from the floor dashboard: release or hold a wave, expedite or "
-    "cancel an order, reassign a batch, pause a picker, resolve an exception. Every action is "
+    "cancel an order, reassign a batch, pause a picker, resolve an exception, reprint or void "
+    "a label. Every action is "
     "written to the append-only audit log with who, what, the target, the reason and when.",
 )
 
@@ -54,7 +55,7 @@ class ReasonSchema(Schema):
     )
 
 
-class CancelSchema(Schema):
+class CancelActionSchema(Schema):
     """Why the order is cancelled (required)."""
 
     reason = Text(required=True, validate=validate.Length(min=1, max=300))
@@ -227,7 +228,7 @@ def expedite(body: dict[str, Any], number: str) -> dict[str, Any]:
 @permit(blp, *SUPERVISORS)
 @blp.alt_response(404, response="NOT_FOUND")
 @reads_json(blp, 409)
-@blp.arguments(CancelSchema)
+@blp.arguments(CancelActionSchema)
 @blp.response(200, ActionDoneSchema)
 def cancel(body: dict[str, Any], number: str) -> dict[str, Any]:
     """Cancel an order not yet packed: its open pick tasks are cancelled, its stock given back."""
@@ -320,6 +321,58 @@ def resolve(body: dict[str, Any], exception_id: int) -> dict[str, Any]:
         }
 
     return _act("resolve_exception", f"exception:{exception_id}", body["reason"], work)[0]
+
+
+class LabelReprintSchema(ReasonSchema):
+    """Where to print again (default: the job's own printer)."""
+
+    printer = Text(load_default=None, allow_none=True, validate=validate.Length(min=1, max=40))
+
+
+def _wake_spooler(printer: str) -> None:
+    from flask import current_app
+
+    from web.spooler import get_spooler
+
+    get_spooler(current_app).wake(printer)
+
+
+@blp.route("/print-jobs/<int:job_id>/reprint", methods=["POST"])
+@permit(blp, *SUPERVISORS)
+@blp.alt_response(404, response="NOT_FOUND")
+@reads_json(blp, 409)
+@blp.arguments(LabelReprintSchema)
+@blp.response(200, ActionDoneSchema)
+def reprint(body: dict[str, Any], job_id: int) -> dict[str, Any]:
+    """Print a job's labels again, as a new job with the same bytes."""
+    from wms import print_jobs
+
+    def work(session: Session) -> dict[str, Any]:
+        job = print_jobs.reprint(
+            session, job_id, printer=body["printer"], user_id=int(current_user.id)
+        )
+        return {"new_job": job.id, "printer": job.printer}
+
+    answer, detail = _act("reprint_label", f"print_job:{job_id}", body["reason"], work)
+    _wake_spooler(detail["printer"])
+    return answer
+
+
+@blp.route("/print-jobs/<int:job_id>/void", methods=["POST"])
+@permit(blp, *SUPERVISORS)
+@blp.alt_response(404, response="NOT_FOUND")
+@reads_json(blp, 409)
+@blp.arguments(ReasonSchema)
+@blp.response(200, ActionDoneSchema)
+def void(body: dict[str, Any], job_id: int) -> dict[str, Any]:
+    """Cancel a print job that has not printed yet (queued or failed); 409 once on its way."""
+    from wms import print_jobs
+
+    def work(session: Session) -> dict[str, Any]:
+        job = print_jobs.void(session, job_id)
+        return {"printer": job.printer, "state": job.state.value}
+
+    return _act("void_label", f"print_job:{job_id}", body["reason"], work)[0]
 
 
 @blp.route("/audit", methods=["GET"])

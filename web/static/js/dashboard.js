@@ -164,7 +164,12 @@
           el("span", { class: "dot" }), el("strong", { text: name }),
           el("span", { text: " " + Object.keys(states).map(function (s) { return words(s) + " " + states[s]; }).join(" · ") })]);
       });
-      p.failed.forEach(function (f) { items.push(el("li", { class: "hint error", text: f.printer + " #" + f.id + ": " + f.error })); });
+      p.failed.forEach(function (f) {
+        items.push(el("li", { class: "hint error", "data-job": String(f.id) }, [
+          el("span", { text: f.printer + " #" + f.id + ": " + f.error + " " }),
+          button(T.reprint, function () { ask("print-jobs/" + f.id + "/reprint"); }),
+          button(T.void, function () { ask("print-jobs/" + f.id + "/void"); }, "btn-secondary")]));
+      });
       fill("print-jobs", items);
     },
     audit: function (rows) {
