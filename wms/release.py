@@ -188,10 +188,16 @@ def release_continuous(
     station_room = sum(max(0, (limit or 0) - load) for _s, load, limit in station_load)
     if station_load and station_room <= 0:
         return ReleaseResult(0, (), 0, 0, 0.0)
-    zone_room = {
-        zone_id: (limit or zone_wip_limit) - open_tasks
-        for zone_id, limit, open_tasks in _zone_load(session)
-    }
+    zone_load = _zone_load(session)
+    zone_limit = {zone_id: limit or zone_wip_limit for zone_id, limit, _open in zone_load}
+    zone_room = {zone_id: zone_limit[zone_id] - open_tasks for zone_id, _l, open_tasks in zone_load}
+
+    def fits(zone_id: int, tasks: int) -> bool:
+        room = zone_room.get(zone_id, zone_wip_limit)
+        # An order bigger than a zone's whole limit would wait forever: it goes alone, once
+        # the zone is idle, and the zone takes nothing more until it has drained.
+        return room >= tasks or room == zone_limit.get(zone_id, zone_wip_limit)
+
     candidates = session.scalars(
         select(Order)
         .where(Order.status.in_(RELEASABLE), Order.held.is_(False), Order.wave_id.is_(None))
@@ -205,7 +211,7 @@ def release_continuous(
         if len(chosen) >= min(max_orders, budget):
             break
         needs = _tasks_per_zone(session, order, faces)
-        if all(zone_room.get(zone_id, zone_wip_limit) >= n for zone_id, n in needs.items()):
+        if all(fits(zone_id, n) for zone_id, n in needs.items()):
             for zone_id, n in needs.items():
                 zone_room[zone_id] = zone_room.get(zone_id, zone_wip_limit) - n
             chosen.append(order)

@@ -720,3 +720,32 @@ def test_release_groups_tasks_by_zone_and_kind(database, site):
         site.zones["A"]: {(TaskKind.HANDHELD, BatchKind.CLUSTER)},
         site.zones["L"]: {(TaskKind.LIGHT, BatchKind.ORDER)},
     }
+
+
+def test_an_order_bigger_than_a_zone_wip_limit_goes_when_the_zone_is_idle(database, site):
+    with database.write() as s:
+        stock_plain_items(s, site)
+        new_order(s, "BIG-1", [(f"ITEM-{n:02d}", 1) for n in (1, 2, 3)], cut_off=CUT_4PM)
+        new_order(s, "SMALL-1", [("ITEM-04", 1)], cut_off=CUT_4PM)
+        _allocate(s)
+    with database.write() as s:
+        # Three picks against a limit of two: waiting for room would wait forever.
+        first = release_continuous(s, zone_wip_limit=2, pack_station_wip_limit=100, now=_later())
+    assert (first.orders, first.tasks) == (1, 3)
+    with database.read() as s:
+        assert _released(s) == {"BIG-1"}
+    with database.write() as s:
+        # The zone is over its limit now: nothing more until it drains.
+        assert (
+            release_continuous(s, zone_wip_limit=2, pack_station_wip_limit=100, now=_later()).orders
+            == 0
+        )
+    with database.write() as s:
+        for task in open_tasks(s):
+            confirm_pick(s, task.id, task.quantity, now=NOW)
+    with database.write() as s:
+        later = release_continuous(s, zone_wip_limit=2, pack_station_wip_limit=100, now=_later())
+    assert later.orders == 1
+    with database.read() as s:
+        _check_tasks_match_reservations(s)
+        assert_consistent(s)
