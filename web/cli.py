@@ -337,12 +337,12 @@ def _wipe(url: str) -> None:
 
 
 @main.command("import")
-@click.argument("kind", type=click.Choice(["items", "locations", "stock", "orders"]))
+@click.argument("kind", type=click.Choice(["customers", "items", "locations", "stock", "orders"]))
 @click.argument("csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @database_option
 @pass_state
 def import_(state: _State, kind: str, csv_file: Path, database: str | None) -> None:
-    """Import a CSV file of items, locations, stock or orders (all rows or none)."""
+    """Import a CSV file of customers, items, locations, stock or orders (all rows or none)."""
     from wms.db import Database, migrate
     from wms.errors import WmsError
     from wms.importer import import_csv

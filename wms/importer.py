@@ -85,6 +85,7 @@ class _Columns:
 
 
 COLUMNS: Mapping[str, _Columns] = {
+    "customers": _Columns(("code", "name", "kind"), ("min_shelf_life_days", "label_template")),
     "items": _Columns(
         ("sku", "name"),
         (
@@ -734,6 +735,37 @@ def _check_items(session: Session, rows: Iterator[_Row]) -> list[catalog.NewItem
     return checked
 
 
+def _check_customers(session: Session, rows: Iterator[_Row]) -> list[dict[str, Any]]:
+    taken = {code: 0 for code in session.scalars(select(_customer.c.code))}
+    kinds = [k.value for k in OrderKind]
+    checked: list[dict[str, Any]] = []
+    for row in rows:
+        code = row.text("code", 32, required=True)
+        if code in taken:
+            where = f"line {taken[code]}" if taken[code] else "an existing customer"
+            row.error("code", f"a code no other customer has ({where} has it)")
+        elif code:
+            taken[code] = row.line
+        name = row.text("name", 120, required=True)
+        kind = row.raw("kind").lower()
+        if kind not in kinds:
+            row.error("kind", f"one of {', '.join(kinds)}")
+        shelf_life = row.integer("min_shelf_life_days")
+        template = row.text("label_template", 40)
+        if row.failed:
+            continue
+        checked.append(
+            {
+                "code": code,
+                "name": name,
+                "kind": OrderKind(kind),
+                "min_shelf_life_days": shelf_life or 0,
+                "label_template": template or None,
+            }
+        )
+    return checked
+
+
 def _check_locations(session: Session, rows: Iterator[_Row]) -> list[catalog.NewLocation]:
     zones = set(session.scalars(select(_zone.c.code)))
     # A scan is looked up by code or barcode, so neither may match any other location's either.
@@ -980,7 +1012,7 @@ def import_csv(
     *,
     progress: Progress | None = None,
 ) -> ImportReport:
-    """Import a CSV file of ``kind`` (items, locations, stock, orders): every row or none.
+    """Import a CSV file of ``kind`` (customers, items, locations, stock, orders): all or none.
 
     ``source`` is a path or an open text file. Row problems come back in the report and
     nothing is written; a problem with the file itself raises :class:`InvalidInput`.
@@ -1028,6 +1060,13 @@ def _import(
     written: Callable[[int, int], None],
 ) -> int:
     """Check every row, then (if all are right) write them; return how many things were made."""
+    if kind == "customers":
+        new_customers = _check_customers(session, rows)
+        if not errors.count:
+            for chunk in _chunks(new_customers, _ID_CHUNK_SIZE):
+                session.execute(insert(_customer), list(chunk))
+            written(len(new_customers), len(new_customers))
+        return len(new_customers)
     if kind == "items":
         new_items = _check_items(session, rows)
         if not errors.count:

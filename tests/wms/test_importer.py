@@ -58,9 +58,10 @@ def test_every_example_file_imports_in_order(site: Database) -> None:
         kind: import_csv(
             site, kind, EXAMPLES / f"{kind}.csv", progress=calls.setdefault(kind, []).append
         )
-        for kind in ("locations", "items", "stock", "orders")
+        for kind in ("customers", "locations", "items", "stock", "orders")
     }
     assert {k: (r.ok, r.rows_read, r.created) for k, r in reports.items()} == {
+        "customers": (True, 3, 3),
         "locations": (True, 14, 14),
         "items": (True, 6, 6),
         "stock": (True, 9, 9),
@@ -154,6 +155,40 @@ def test_item_rows_are_checked_against_the_file_and_the_catalogue(catalogue: Dat
     ]
     assert "line 3 has it too" in report.errors[2].expected
     assert _count(catalogue, Item) == 6
+
+
+def test_customer_rows_need_a_free_code_a_name_and_a_kind(site: Database) -> None:
+    csv_text = (
+        "code,name,kind,min_shelf_life_days,label_template\n"
+        "GROENHOF,Groenhof Retail BV,B2B,30,groenhof-case\n"
+        "HORTUS,Hortus again,b2b,,\n"
+        "GROENHOF,Groenhof twice,b2b,,\n"
+        "NONAME,,wholesale,-2,\n"
+    )
+    report = import_csv(site, "customers", io.StringIO(csv_text))
+    assert [str(e) for e in report.errors] == [
+        "line 3, column code: value 'HORTUS': a code no other customer has "
+        "(an existing customer has it)",
+        "line 4, column code: value 'GROENHOF': a code no other customer has (line 2 has it)",
+        "line 5, column name: value '': a value (this column may not be empty)",
+        "line 5, column kind: value 'wholesale': one of b2c, b2b",
+        "line 5, column min_shelf_life_days: value '-2': a whole number >= 0",
+    ]
+    assert _count(site, Customer) == 1  # only the fixture's: nothing of the file
+    good = import_csv(
+        site,
+        "customers",
+        io.StringIO(
+            csv_text.split("\n", 2)[0 + 0]
+            + "\n"
+            + "GROENHOF,Groenhof Retail BV,B2B,30,groenhof-case\n"
+        ),
+    )
+    assert good.ok and good.created == 1
+    with site.read() as s:
+        groenhof = s.scalar(select(Customer).where(Customer.code == "GROENHOF"))
+        assert groenhof is not None and groenhof.kind is OrderKind.B2B
+        assert (groenhof.min_shelf_life_days, groenhof.label_template) == (30, "groenhof-case")
 
 
 def test_location_rows_need_a_known_zone_type_and_free_code(site: Database) -> None:
