@@ -285,6 +285,7 @@ _SERVICES = {
 }
 # Hour (UTC) of each carrier's last collection of the day: orders must be packed by then.
 _CUT_OFF_HOUR = {"DPD": 14, "DHL": 16, "PostNL": 16, "bpost": 18}
+_ROLL_OVER_HOUR = 12  # from noon (UTC) on, the demo's orders are for the next day
 
 
 @dataclass(frozen=True, slots=True)
@@ -669,13 +670,16 @@ def generate_demo(
 ) -> DemoSummary:
     """Fill an empty database with a realistic, seeded demo warehouse in one transaction.
 
-    ``now`` (default: the current time) anchors cut-offs, delivery windows and expiry dates;
-    pass it to get identical data on another day.
+    ``now`` (default: the current time) anchors cut-offs, delivery windows and expiry dates
+    (from noon on, the next day's); pass it to get identical data on another day.
     """
     _check_arguments(pick_locations, items, b2c_orders, b2b_orders, gs1_company_prefix)
     report = progress or (lambda _phase, _done, _total: None)
     rng = random.Random(seed)
-    today = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).date()
+    moment = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
+    # The orders are for the shift ahead: started in the afternoon or evening, the demo's
+    # cut-offs (14:00-20:00) fall tomorrow rather than all being overdue at once.
+    today = moment.date() + dt.timedelta(days=1 if moment.hour >= _ROLL_OVER_HOUR else 0)
 
     a_count = max(2, round(pick_locations * _A_SHARE))
     a_faces, x_end = _rack_zone("A", a_count, 4, 0.0, LocationType.PICK_FACE)

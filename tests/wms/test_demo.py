@@ -301,3 +301,14 @@ def test_the_demo_refuses_a_filled_database_and_bad_arguments(
         generate_demo(database, gs1_company_prefix="54123456789", **SMALL)
     with database.read() as s:
         assert _count(s, Order) == 33 and verify_ledger(s) == []
+
+
+def test_a_demo_built_in_the_evening_has_its_cut_offs_ahead(database):
+    evening = dt.datetime(2026, 5, 11, 23, 30, tzinfo=dt.UTC)
+    generate_demo(database, seed=7, now=evening, **SMALL)
+    with database.read() as session:
+        cut_offs = set(session.scalars(select(Order.cut_off).where(Order.cut_off.is_not(None))))
+    # (SQLite hands back naive UTC times.)
+    assert cut_offs and all(
+        (c.replace(tzinfo=dt.UTC) if c.tzinfo is None else c) > evening for c in cut_offs
+    )
