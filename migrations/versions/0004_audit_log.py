@@ -1,4 +1,4 @@
-"""audit log of supervisor actions
+"""audit log of supervisor actions, and time indexes on the event log for the KPIs
 
 Revision ID: 0004
 Revises: 0003
@@ -18,6 +18,13 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 TABLE = "audit_log"
+# (name, table, columns): the KPIs read the event log by time range.
+TIME_INDEXES = (
+    ("ix_movement_kind_created_at", "movement", ["kind", "created_at"]),
+    ("ix_scan_event_received_at", "scan_event", ["received_at"]),
+    ("ix_pick_task_done_at", "pick_task", ["done_at"]),
+    ("ix_order_event_status_at", "order_event", ["status", "at"]),
+)
 
 
 def upgrade() -> None:
@@ -45,10 +52,14 @@ def upgrade() -> None:
     dialect = op.get_bind().dialect.name
     for statement in triggers.create_statements(dialect, TABLE):
         op.execute(statement)
+    for name, table, columns in TIME_INDEXES:
+        op.create_index(name, table, columns, unique=False)
 
 
 def downgrade() -> None:
     """Revert this revision."""
+    for name, table, _columns in TIME_INDEXES:
+        op.drop_index(name, table_name=table)
     dialect = op.get_bind().dialect.name
     for statement in triggers.drop_statements(dialect, TABLE):
         op.execute(statement)

@@ -683,3 +683,11 @@ class AuditLog(Base):
     # What the action did (counts, the new picker...), as JSON.
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
     at: Mapped[dt.datetime] = mapped_column(default=_now)
+
+
+# KPIs and the dashboard read the event log by time range (wms/kpis.py): without these, every
+# refresh would scan the whole ledger and scan log.
+Index("ix_movement_kind_created_at", Movement.kind, Movement.created_at)
+Index("ix_scan_event_received_at", ScanEvent.received_at)
+Index("ix_pick_task_done_at", PickTask.done_at)
+Index("ix_order_event_status_at", OrderEvent.status, OrderEvent.at)
