@@ -334,6 +334,13 @@ def main(argv: list[str] | None = None) -> int:
             print(f"run {name}: {args.pickers} pickers, {plan[name]} dashboards ...", flush=True)
             results[name] = run(args, site, server, plan[name], badges)
         report(args, results)
+        costs = [
+            line.split("dashboard: ", 1)[1]
+            for line in (workdir / "server.log").read_text(errors="replace").splitlines()
+            if "dashboard: " in line
+        ]
+        if costs:
+            print(f"server's own account of the dashboard work: {costs[-1]}")
     finally:
         if server is not None:
             server.stop()

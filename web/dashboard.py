@@ -46,6 +46,7 @@ TICK = 0.25
 PANEL_SECONDS = 2.0
 # The panels' round may cost at most 1/20 (5 %) of the server process's time.
 BUDGET_SHARE = 20.0
+REPORT_SECONDS = 15.0  # how often the server log says what the dashboards cost
 SLOW_SECONDS = 10.0
 SHIFT_HOURS = 8
 CHART_BUCKET_MINUTES = 15
@@ -210,7 +211,7 @@ class DashboardHub:
         self._wake.set()
 
     def _run(self) -> None:
-        last_push = 0.0
+        last_push = last_report = 0.0
         while True:
             self._wake.wait(self.tick)
             self._wake.clear()
@@ -228,6 +229,18 @@ class DashboardHub:
             except Exception:  # noqa: BLE001 - a failed round must not stop the dashboards
                 log.exception("dashboard refresh failed")
             last_push = time.monotonic()
+            if last_push - last_report >= REPORT_SECONDS and self.compute_ms:
+                last_report = last_push
+                rounds = sorted(self.compute_ms)
+                log.info(
+                    "dashboard: %d watcher(s); panel rounds %.0f ms CPU median, %.0f ms max "
+                    "(last %d); next round after %.1f s",
+                    self._watchers,
+                    rounds[len(rounds) // 2],
+                    rounds[-1],
+                    len(rounds),
+                    self._panel_gap,
+                )
 
     def _push(self) -> None:
         # The ticker first: one indexed range query, every tick.
