@@ -9,6 +9,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -114,10 +115,13 @@ def zone_layout(
 def plan_waves(session: Session, *, now: dt.datetime | None = None) -> list[Wave]:
     """Group allocated orders not yet in a wave by cut-off, carrier and priority."""
     now = now or dt.datetime.now(dt.UTC)
+    # Locked, and skipped when locked: two planners at once each take a share of the orders
+    # (on PostgreSQL; SQLite runs one writer at a time) instead of both moving the same ones.
     orders = session.scalars(
-        select(Order).where(
-            Order.status.in_(RELEASABLE), Order.wave_id.is_(None), Order.held.is_(False)
-        )
+        select(Order)
+        .where(Order.status.in_(RELEASABLE), Order.wave_id.is_(None), Order.held.is_(False))
+        .order_by(Order.id)
+        .with_for_update(skip_locked=True)
     ).all()
     groups: dict[tuple[dt.datetime | None, str, int], list[Order]] = defaultdict(list)
     for order in orders:
@@ -129,17 +133,38 @@ def plan_waves(session: Session, *, now: dt.datetime | None = None) -> list[Wave
         sorted(groups, key=lambda k: (_aware(k[0]) or FAR_FUTURE, -k[2], k[1])), start=1
     ):
         cut_off, carrier, priority = key
-        code = f"W{stamp}-{index:03d}"
-        while code in taken:
-            index += 1000
-            code = f"W{stamp}-{index:03d}"
-        wave = Wave(code=code, cut_off=cut_off, carrier=carrier, priority=priority, created_at=now)
-        session.add(wave)
-        session.flush()
+        wave = _new_wave(session, stamp, index, taken, cut_off, carrier, priority, now)
         for order in groups[key]:
             order.wave_id = wave.id
         waves.append(wave)
     return waves
+
+
+def _new_wave(
+    session: Session,
+    stamp: str,
+    index: int,
+    taken: set[str],
+    cut_off: dt.datetime | None,
+    carrier: str,
+    priority: int,
+    now: dt.datetime,
+) -> Wave:
+    """A wave with a readable code not yet used, also by a planner running at the same time."""
+    while True:
+        code = f"W{stamp}-{index:03d}"
+        index += 1000
+        if code in taken:
+            continue
+        taken.add(code)
+        wave = Wave(code=code, cut_off=cut_off, carrier=carrier, priority=priority, created_at=now)
+        try:
+            with session.begin_nested():
+                session.add(wave)
+                session.flush()
+        except IntegrityError:
+            continue  # a concurrent planner committed this code first: take the next
+        return wave
 
 
 def release_wave(
@@ -203,6 +228,7 @@ def release_continuous(
         .where(Order.status.in_(RELEASABLE), Order.held.is_(False), Order.wave_id.is_(None))
         .order_by(Order.priority.desc(), Order.cut_off.is_(None), Order.cut_off, Order.id)
         .limit(max_orders * 4)
+        .with_for_update(skip_locked=True)  # a concurrent release takes other orders
     ).all()
     chosen: list[Order] = []
     budget = station_room if station_load else max_orders

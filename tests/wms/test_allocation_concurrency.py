@@ -19,10 +19,10 @@ from sqlalchemy.exc import DBAPIError
 
 from wms.allocation import OrderAllocation, allocate_order, allocate_orders
 from wms.db import Database
-from wms.db.schema import Location, Order, OrderLine, PickTask, Reservation, Stock
-from wms.model import LocationType, OrderStatus, ReservationStatus, TaskStatus
+from wms.db.schema import Location, Order, OrderLine, PickTask, Reservation, Stock, Wave
+from wms.model import LocationType, OrderStatus, ReservationStatus, TaskStatus, WaveStatus
 from wms.picks import cancel_order
-from wms.release import release_orders
+from wms.release import plan_waves, release_continuous, release_orders
 
 from .order_flow_site import (
     NOW,
@@ -277,3 +277,50 @@ def test_allocation_racing_cancellation_keeps_reserved_consistent(database, site
             select(Reservation).where(Reservation.status == ReservationStatus.RELEASED)
         ).all()
         assert sum(r.quantity for r in released) == 5 * THREADS
+
+
+def test_racing_wave_planners_and_continuous_releases_take_each_order_once(database, site):
+    with database.write() as s:
+        put_stock(s, site, "MUG", "A1-01", 500)
+        for n in range(60):
+            new_order(s, f"W-{n:03d}", [("MUG", 1)])
+        allocate_orders(s, list(s.scalars(select(Order).order_by(Order.id))))
+    outcomes = [Outcome() for _ in range(6)]
+
+    def plan(outcome: Outcome) -> Callable[[], None]:
+        def work() -> None:
+            with database.write() as s:
+                plan_waves(s, now=NOW)
+
+        return lambda: _attempt(outcome, work)
+
+    def release(outcome: Outcome) -> Callable[[], None]:
+        def work() -> None:
+            with database.write() as s:
+                release_continuous(
+                    s, zone_wip_limit=1000, pack_station_wip_limit=1000, now=NOW, max_orders=15
+                )
+
+        return lambda: _attempt(outcome, work)
+
+    _run_together([plan(o) for o in outcomes[:3]] + [release(o) for o in outcomes[3:]])
+    assert [o.errors for o in outcomes] == [[] for _ in outcomes]
+    with database.read() as s:
+        assert_consistent(s)
+        waves = dict(s.execute(select(Wave.id, Wave.code)).all())
+        in_waves = s.execute(select(Order.number, Order.wave_id)).all()
+        tasks = s.execute(select(PickTask.order_id, func.count()).group_by(PickTask.order_id)).all()
+        released_in_planned = s.scalar(
+            select(func.count())
+            .select_from(Order)
+            .join(Wave, Order.wave_id == Wave.id)
+            .where(Order.status == OrderStatus.RELEASED, Wave.status != WaveStatus.RELEASED)
+        )
+        empty_waves = s.scalar(
+            select(func.count()).select_from(Wave).where(~Wave.id.in_(select(Order.wave_id)))
+        )
+    assert all(wave_id in waves for _number, wave_id in in_waves)  # every order was taken
+    assert all(count == 1 for _order, count in tasks)  # none was released twice
+    assert len(in_waves) == 60
+    # No order was moved from one wave to another by a second planner.
+    assert (released_in_planned, empty_waves) == (0, 0)
