@@ -155,15 +155,20 @@
     $("confirm").hidden = snap.step !== "confirm";
   }
 
-  // ---- scanner input: a burst of keys (under ~40 ms apart) ending in Enter is a scan
+  // ---- scanner input: a burst of keys (typically under ~40 ms apart) ending in Enter is a scan.
+  // The median gap decides, not the mean: one stall of a busy handheld in the middle of a
+  // burst must not turn the scan into typing nor cut off its first characters.
   var buffer = "", gaps = [], last = 0;
+  function medianGap() {
+    var sorted = gaps.slice().sort(function (a, b) { return a - b; });
+    return sorted[Math.floor(sorted.length / 2)];
+  }
   var manualField = $("manual-code");
   document.addEventListener("keydown", function (event) {
     var inManual = document.activeElement === manualField;
     var now = performance.now();
     if (event.key === "Enter") {
-      var burst = buffer.length >= 3 && gaps.length > 0 &&
-        gaps.reduce(function (a, b) { return a + b; }, 0) / gaps.length < 40;
+      var burst = buffer.length >= 3 && gaps.length > 0 && medianGap() < 40;
       var code = buffer;
       buffer = ""; gaps = [];
       if (burst) {
@@ -175,7 +180,7 @@
       return;
     }
     if (event.key.length !== 1) return;
-    if (now - last > 100) { buffer = ""; gaps = []; } else if (buffer) { gaps.push(now - last); }
+    if (now - last > 1000) { buffer = ""; gaps = []; } else if (buffer) { gaps.push(now - last); }
     last = now;
     buffer += event.key;
     if (!inManual) event.preventDefault();
