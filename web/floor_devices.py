@@ -218,6 +218,10 @@ class FloorDevices:
         """Whether the floor thread runs."""
         return self._thread is not None and self._thread.is_alive()
 
+    def pick_work_changed(self) -> None:
+        """Picks changed elsewhere (a handheld, the API): line the lights up now, not later."""
+        self._events.put(_REFRESH)
+
     def add_listener(self, listener: Callable[[str, Any], None]) -> None:
         """Call ``listener(topic, data)`` for "lights", "health", "press" and "scan" news."""
         self._listeners.append(listener)

@@ -9,7 +9,7 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
-from flask import g, request
+from flask import current_app, g, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -144,10 +144,19 @@ class HandheldNamespace(Namespace):
                 view = handheld.snapshot(session, user_id)
         except WmsError as error:
             return self._refused(error)
+        if answer.reason == "picked" and not answer.repeated:
+            self._pick_work_changed()
         data = answer.as_dict()
         data["message"] = message(answer.reason, answer.params, answer.params.get("detail", ""))
         data["snapshot"] = view
         return data
+
+    @staticmethod
+    def _pick_work_changed() -> None:
+        # Pick-to-light zones show open picks: a pick made here turns its light off at once.
+        devices = current_app.extensions.get("wms_devices")
+        if devices is not None:
+            devices.pick_work_changed()
 
     def _act(self, action: Callable[..., handheld.Answer], **arguments: Any) -> dict[str, Any]:
         """Run one handheld action in its own transaction and answer it."""
@@ -158,6 +167,8 @@ class HandheldNamespace(Namespace):
             answer = self._writer.run(lambda session: action(session, user_id=user_id, **arguments))
         except WmsError as error:
             return self._refused(error)
+        if answer.reason in ("picked", "short_reported"):
+            self._pick_work_changed()
         return self._answer(answer)
 
     @staticmethod
