@@ -1,11 +1,18 @@
 // Keyboard-wedge scanner input for desktop screens. A scanner types its code as a burst of
-// keys (under ~40 ms apart on average) ending in Enter; a person types slower. A burst is a
+// keys (typically under ~40 ms apart) ending in Enter; a person types slower. The median gap
+// decides, not the mean, and a stall of up to 1 s keeps the burst whole: one hiccup of a busy
+// browser must neither turn a scan into typing nor cut off its first characters. A burst is a
 // scan wherever the focus is (a scan into the weight field must not become a weight), except
 // that a text field the burst was typed into is cleared. Manual entry goes through a form.
 // Usage: WmsScanInput.listen(function (code) { ... });
 (function (global) {
   "use strict";
-  var MIN_LENGTH = 3, MAX_MEAN_GAP_MS = 40, RESET_AFTER_MS = 100;
+  var MIN_LENGTH = 3, MAX_MEDIAN_GAP_MS = 40, RESET_AFTER_MS = 1000;
+
+  function median(values) {
+    var sorted = values.slice().sort(function (a, b) { return a - b; });
+    return sorted[Math.floor(sorted.length / 2)];
+  }
 
   function listen(onScan, options) {
     var opts = options || {};
@@ -13,10 +20,10 @@
     document.addEventListener("keydown", function (event) {
       var now = performance.now();
       if (event.key === "Enter") {
-        var mean = gaps.length ? gaps.reduce(function (a, b) { return a + b; }, 0) / gaps.length : Infinity;
+        var gap = gaps.length ? median(gaps) : Infinity;
         var code = buffer, field = startedIn;
         buffer = ""; gaps = []; startedIn = null;
-        if (code.length >= MIN_LENGTH && mean < MAX_MEAN_GAP_MS) {
+        if (code.length >= MIN_LENGTH && gap < MAX_MEDIAN_GAP_MS) {
           event.preventDefault();
           if (field && "value" in field) {
             field.value = field.value.slice(0, Math.max(0, field.value.length - code.length));
