@@ -92,6 +92,23 @@ def test_every_api_route_is_described_with_its_methods(app, spec):
         "/api/v1/actions/audit",
         "/api/v1/actions/print-jobs/{job_id}/reprint",
         "/api/v1/actions/print-jobs/{job_id}/void",
+        "/api/v1/pack/stations/{station}",
+        "/api/v1/pack/stations/{station}/scans",
+        "/api/v1/pack/stations/{station}/open",
+        "/api/v1/pack/orders/{number}",
+        "/api/v1/pack/orders/{number}/packing-list.pdf",
+        "/api/v1/pack/orders/{number}/scan",
+        "/api/v1/pack/orders/{number}/contents/{content_id}/remove",
+        "/api/v1/pack/orders/{number}/close",
+        "/api/v1/print-jobs",
+        "/api/v1/print-jobs/{job_id}",
+        "/api/v1/print-jobs/{job_id}/preview.pdf",
+        "/api/v1/print-jobs/{job_id}/reprint",
+        "/api/v1/print-jobs/{job_id}/void",
+        "/api/v1/parcels",
+        "/api/v1/docks/{dock}/load",
+        "/api/v1/shipments",
+        "/api/v1/shipments/{shipment_id}/ship",
     }
 
 
