@@ -12,9 +12,10 @@ from sqlalchemy import select
 from tests.e2e.conftest import screenshot
 from wms.access import NewUser, create_user
 from wms.db import Database
-from wms.db.schema import AuditLog, Item, ItemGtin, PickBatch, User
+from wms.db.schema import AuditLog, BatchOrder, Item, ItemGtin, Order, PickBatch, User
 from wms.demo import DEMO_LOGINS
 from wms.model import BatchStatus, Role
+from wms.picks import cancel_order
 
 BADGE = "E2E-DASH-01"
 
@@ -45,6 +46,20 @@ def _gtin(db: Database, sku: str) -> str:
     return gtin
 
 
+ACTIVE = (BatchStatus.ASSIGNED, BatchStatus.IN_PROGRESS)
+
+
+def _cart_of(db: Database) -> str:
+    with db.read() as session:
+        code = session.scalar(
+            select(PickBatch.code)
+            .join(User, User.id == PickBatch.picker_id)
+            .where(User.badge == BADGE, PickBatch.status.in_(ACTIVE))
+        )
+    assert code is not None
+    return code
+
+
 def test_the_dashboard_follows_the_floor_and_steers_it(live_server, browser):
     db = Database(live_server.database_url)
     try:
@@ -64,13 +79,59 @@ def test_the_dashboard_follows_the_floor_and_steers_it(live_server, browser):
         board.locator("#live-state.live-on").wait_for(timeout=30_000)
         board.locator('#pickers tr[data-picker="e2edash"]').wait_for(timeout=30_000)
 
-        # The handheld: badge in, take a cart, start it, pick the first task.
+        # Release the next planned wave from the dashboard, so that this test adds the cart it
+        # takes to the floor (the other browser tests share this server and its carts).
+        answers: list[str] = []
+        board.on("dialog", lambda dialog: dialog.accept(answers.pop(0)))
+        answers.append("e2e: more work for the floor")
+        planned = board.locator("#waves tr", has=board.get_by_role("button", name="Release"))
+        planned.first.get_by_role("button", name="Release").click()
+        board.locator("#action-result.ok").wait_for(timeout=30_000)
+        board.evaluate("document.getElementById('action-result').className = 'hint'")
+
+        # The handheld: badge in, take a cart; the dashboard shows it on the picker's row.
         floor = browser.new_context(viewport={"width": 360, "height": 740}, has_touch=True)
         hand = floor.new_page()
         hand.goto(f"{live_server.url}/badge")
         _wedge(hand, BADGE)
         hand.wait_for_url(re.compile(r".*/handheld$"))
         hand.locator("#conn.live-on").wait_for()
+        hand.click("#take")
+        hand.wait_for_function("document.getElementById('app').dataset.state !== 'idle'")
+        row = board.locator('#pickers tr[data-picker="e2edash"]')
+        code = _cart_of(db)
+        board.wait_for_function(
+            "(code) => document.querySelector('#pickers tr[data-picker=\"e2edash\"]')"
+            ".textContent.includes(code)",
+            arg=code,
+            timeout=30_000,
+        )
+
+        # Reassign the cart back to the pool from the dashboard: two prompts, then the push
+        # reaches the handheld, which goes idle.
+        answers.extend(["", "e2e: Dana goes to receiving"])
+        row.get_by_role("button", name="Reassign").click()
+        board.locator("#action-result.ok").wait_for(timeout=30_000)
+        hand.wait_for_function(
+            "document.getElementById('app').dataset.state === 'idle'", timeout=30_000
+        )
+        board.locator("#audit li", has_text="reassign batch").first.wait_for(timeout=30_000)
+        with db.read() as session:
+            entries = session.scalars(select(AuditLog).order_by(AuditLog.id.desc()).limit(2))
+            reassigned, released = entries
+        assert (reassigned.username, reassigned.action, reassigned.target, reassigned.reason) == (
+            boss.username,
+            "reassign_batch",
+            f"batch:{code}",
+            "e2e: Dana goes to receiving",
+        )
+        assert (released.action, released.reason) == (
+            "release_wave",
+            "e2e: more work for the floor",
+        )
+        assert released.target.startswith("wave:W")
+
+        # Take a cart again, start it, pick the first task: the dashboard's ticker shows it.
         hand.click("#take")
         hand.wait_for_function("document.getElementById('app').dataset.state !== 'idle'")
         position = 0
@@ -89,48 +150,23 @@ def test_the_dashboard_follows_the_floor_and_steers_it(live_server, browser):
         _wedge(hand, f"TOTE-DASH-{tote:02d}")
         assert "Picked" in _feedback(hand, "ok")
         confirmed = time.monotonic()
-
-        # The dashboard's ticker shows that pick (pushed, not polled by the page).
         ticker = board.locator("#pick-ticker li", has_text=f"e2edash {location}")
         ticker.first.wait_for(timeout=30_000)
         shown_after = time.monotonic() - confirmed
         print(f"pick shown on the dashboard {shown_after:.2f} s after the handheld's answer")
-        row = board.locator('#pickers tr[data-picker="e2edash"]')
-        with db.read() as session:
-            code = session.scalar(
-                select(PickBatch.code)
-                .join(User, User.id == PickBatch.picker_id)
-                .where(User.badge == BADGE, PickBatch.status == BatchStatus.IN_PROGRESS)
-            )
-        assert code is not None
-        board.wait_for_function(
-            "(code) => document.querySelector('#pickers tr[data-picker=\"e2edash\"]')"
-            ".textContent.includes(code)",
-            arg=code,
-            timeout=30_000,
-        )
         screenshot(board, "dashboard")
-
-        # Reassign the cart back to the pool from the dashboard: two prompts, then the push.
-        answers = iter(["", "e2e: Dana goes to receiving"])
-        board.on("dialog", lambda dialog: dialog.accept(next(answers)))
-        row.get_by_role("button", name="Reassign").click()
-        board.locator("#action-result.ok").wait_for(timeout=30_000)
-        hand.wait_for_function(
-            "document.getElementById('app').dataset.state === 'idle'", timeout=30_000
-        )
-        board.locator("#audit li", has_text="reassign batch").first.wait_for(timeout=30_000)
-        screenshot(board, "dashboard-after-reassign")
-        with db.read() as session:
-            entry = session.scalar(select(AuditLog).order_by(AuditLog.id.desc()).limit(1))
-            assert entry is not None
-            assert (entry.username, entry.action, entry.target, entry.reason) == (
-                boss.username,
-                "reassign_batch",
-                f"batch:{code}",
-                "e2e: Dana goes to receiving",
-            )
         office.close()
         floor.close()
+        # A cart left half-picked would stay on the floor for the tests that follow on this
+        # server: cancel its orders (their open picks go with them).
+        with db.write() as session:
+            for order in session.scalars(
+                select(Order)
+                .join(BatchOrder, BatchOrder.order_id == Order.id)
+                .join(PickBatch, PickBatch.id == BatchOrder.batch_id)
+                .join(User, User.id == PickBatch.picker_id)
+                .where(User.badge == BADGE, PickBatch.status.in_(ACTIVE))
+            ):
+                cancel_order(session, order, reason="e2e dashboard test: cart left half-picked")
     finally:
         db.dispose()
