@@ -154,6 +154,12 @@ def test_the_dashboard_follows_the_floor_and_steers_it(live_server, browser):
         ticker.first.wait_for(timeout=30_000)
         shown_after = time.monotonic() - confirmed
         print(f"pick shown on the dashboard {shown_after:.2f} s after the handheld's answer")
+        # The panels and KPIs follow within their throttle: the picker's picks in the last hour.
+        board.wait_for_function(
+            "document.querySelector('#pickers tr[data-picker=\"e2edash\"] td:nth-child(5)')"
+            ".textContent === '1'",
+            timeout=30_000,
+        )
         screenshot(board, "dashboard")
         office.close()
         floor.close()
