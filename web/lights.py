@@ -37,6 +37,14 @@ def lights() -> Any:
     return render_template("pages/lights.html", buses=devices.panel() if devices else [])
 
 
+@blueprint.route("/lights/panel")
+@roles_required(*_PANEL_ROLES)
+def panel() -> Any:
+    """The light panel as JSON: every bus, its lights and what each shows (for simulators)."""
+    devices = get_floor_devices(current_app)
+    return jsonify(buses=devices.panel() if devices else [])
+
+
 @blueprint.route("/lights/press", methods=["POST"])
 @roles_required(*_PANEL_ROLES)
 def press() -> Any:

@@ -285,6 +285,32 @@ class Supervisor:
             return cases[0] if cases else known[0][1]
         return known[0][1]
 
+    def press_lit_lights(self, rng: random.Random, most: int = 1) -> int:
+        """Press up to ``most`` lit lights of the simulated pick-to-light zones (not put walls).
+
+        As a person at the rack does: the quantity shown is taken and confirmed; a zone's
+        flashing order-complete light is pressed to pass the tote on.
+        """
+        answer = self.http.get(f"{self.base}/lights/panel", timeout=self.timeout)
+        if not answer.ok:
+            return 0
+        lit = [
+            (bus["device"], light["location"])
+            for bus in answer.json().get("buses", [])
+            if bus.get("simulated") and bus.get("zone")
+            for light in bus.get("lights", [])
+            if light.get("lit")
+        ]
+        pressed = 0
+        for device, location in rng.sample(lit, min(most, len(lit))):
+            posted = self.http.post(
+                f"{self.base}/lights/press",
+                json={"device": device, "location": location, "button": "confirm"},
+                timeout=self.timeout,
+            )
+            pressed += int(posted.ok)
+        return pressed
+
     def complete_replenishments(self) -> int:
         """Bring stock to the pick faces that picks wait for (as a reach-truck driver would)."""
         answer = self.http.get(
@@ -311,6 +337,7 @@ class Simulation:
         self.options = options
         self.supervisor = supervisor
         self.replenished = 0
+        self.presses = 0
         self.stop = threading.Event()
         self.pickers = [
             VirtualPicker(i, badge, options, gtin_of) for i, badge in enumerate(options.badges, 1)
@@ -330,9 +357,20 @@ class Simulation:
             with contextlib.suppress(threading.BrokenBarrierError):
                 ready.wait(timeout=self.options.timeout * 6)
         if self.supervisor is not None:
-            thread = threading.Thread(target=self._replenish, name="sim-replenisher", daemon=True)
-            thread.start()
-            self._threads.append(thread)
+            for target, name in ((self._replenish, "sim-replenisher"), (self._press, "sim-lights")):
+                thread = threading.Thread(target=target, name=name, daemon=True)
+                thread.start()
+                self._threads.append(thread)
+
+    def _press(self) -> None:
+        """A picker in each pick-to-light zone: a lit light is picked and pressed every ~4 s."""
+        assert self.supervisor is not None
+        rng = random.Random(len(self.pickers))
+        while not self.stop.wait(max(0.2, 4.0 / self.options.speed)):
+            try:
+                self.presses += self.supervisor.press_lit_lights(rng)
+            except Exception as error:  # noqa: BLE001 - try again next round
+                log.warning("light press round failed: %s", error)
 
     def _replenish(self) -> None:
         assert self.supervisor is not None
@@ -370,6 +408,7 @@ class Simulation:
             errors.update(picker.tally.errors)
             refused.update(picker.tally.refused)
         totals["replenished"] = self.replenished
+        totals["light_presses"] = self.presses
         totals["errors"] = dict(errors)
         totals["refused"] = dict(refused)
         return totals

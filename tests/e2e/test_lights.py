@@ -35,6 +35,7 @@ def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
             *(sys.executable, "-m", "web.cli", "--config", str(config_path), "demo"),
             *("--database", database_url, "--locations", "200", "--items", "80"),
             *("--b2c-orders", "40", "--b2b-orders", "4"),
+            "--no-simulate",  # a person presses here; the simulator's presses are tested apart
         ],
         env=env,
         stdout=log,
@@ -127,3 +128,23 @@ def test_the_put_wall_screen_answers_a_scan(demo_server: LiveServer, page) -> No
     message = page.locator('.ptl-wall-msg[data-wall="demo-put-wall"]')
     page.wait_for_selector('.ptl-wall-msg[data-wall="demo-put-wall"].bad', timeout=WAIT_MS)
     assert message.inner_text() == "NO-SUCH-TOTE is neither a batch nor a tote."
+
+
+def test_the_floor_simulator_presses_lit_lights(demo_server: LiveServer) -> None:
+    """`wms simulate`'s light picker reads the panel and presses a lit light like a person."""
+    import random
+
+    from web.simulate import Supervisor
+
+    supervisor = Supervisor(demo_server.url, "super", "super-demo")
+    before = len(_light_picks(demo_server.database_url))
+    rng = random.Random(1)
+    deadline = time.monotonic() + 45
+    presses = 0
+    # A press on a pick light picks; one on the order-complete light passes the tote on, and
+    # the next tote's picks light: keep pressing, as the simulator does, until one is picked.
+    while len(_light_picks(demo_server.database_url)) == before:
+        assert time.monotonic() < deadline, f"no light pick after {presses} presses"
+        presses += supervisor.press_lit_lights(rng)
+        time.sleep(0.5)
+    assert presses >= 1
