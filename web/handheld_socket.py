@@ -91,7 +91,11 @@ class HandheldNamespace(Namespace):
             return False
         self._users[request.sid] = current_user._get_current_object()  # type: ignore[attr-defined]
         join_room(f"user:{current_user.id}")
-        emit("snapshot", self._snapshot())
+        with self._db.read() as session:
+            view = handheld.snapshot(session, current_user.id)
+            # A reload (or another handheld) comes back paused if the picker was.
+            view["paused"] = handheld.is_paused(session, current_user.id)
+        emit("snapshot", view)
         return True
 
     def on_disconnect(self, reason: Any = None) -> None:

@@ -16,3 +16,8 @@ def push_handheld_snapshots(db: Database, user_ids: Iterable[int]) -> None:
         with db.read() as session:
             snap = handheld.snapshot(session, user_id)
         socketio.emit("snapshot", snap, namespace=HANDHELD, to=f"user:{user_id}")
+
+
+def push_pause(user_id: int, paused: bool) -> None:
+    """Tell a picker's handheld that a supervisor paused (or resumed) them."""
+    socketio.emit("paused", {"paused": paused}, namespace=HANDHELD, to=f"user:{user_id}")

@@ -728,6 +728,24 @@ def skip_task(session: Session, *, user_id: int, client_id: str, task_id: int) -
     return answer
 
 
+_scan_log_t: Table = metadata.tables["scan_event"]
+_LAST_PAUSE = (
+    select(_scan_log_t.c.raw)
+    .where(
+        _scan_log_t.c.user_id == bindparam("p_user"),
+        _scan_log_t.c.kind == "action",
+        _scan_log_t.c.raw.in_(("pause", "resume")),
+    )
+    .order_by(_scan_log_t.c.received_at.desc())
+    .limit(1)
+)
+
+
+def is_paused(session: Session, user_id: int) -> bool:
+    """Whether the picker's last pause (theirs or a supervisor's) has not been ended yet."""
+    return session.connection().execute(_LAST_PAUSE, {"p_user": user_id}).scalar() == "pause"
+
+
 def record_pause(session: Session, *, user_id: int, client_id: str, paused: bool) -> Answer:
     """Log a picker's pause or return, so picks/hour leaves breaks out."""
     previous = find_scan(session, client_id)

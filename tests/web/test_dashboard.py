@@ -419,3 +419,23 @@ def test_reprint_and_void_a_failed_label(app, client, login, boss, database):
         ("reprint_label", f"print_job:{job_id}", "paper loaded"),
         ("void_label", f"print_job:{job_id}", "reprinted"),
     ]
+
+
+def test_a_supervisor_pause_reaches_the_pickers_handheld_and_survives_a_reload(
+    app, client, login, boss
+):
+    login(Role.PICKER)
+    handheld = socketio.test_client(app, namespace="/handheld", flask_test_client=client)
+    first = handheld.get_received("/handheld")
+    assert first[0]["name"] == "snapshot" and first[0]["args"][0]["paused"] is False
+    boss.ok("post", "/actions/pickers/picker/pause", {"reason": "first aid"})
+    pushed = [m for m in handheld.get_received("/handheld") if m["name"] == "paused"]
+    assert [m["args"][0] for m in pushed] == [{"paused": True}]
+    handheld.disconnect("/handheld")
+    # A reload comes back paused: the state is the scan log's, not the browser's.
+    again = socketio.test_client(app, namespace="/handheld", flask_test_client=client)
+    assert again.get_received("/handheld")[0]["args"][0]["paused"] is True
+    boss.ok("post", "/actions/pickers/picker/pause", {"paused": False})
+    pushed = [m for m in again.get_received("/handheld") if m["name"] == "paused"]
+    assert [m["args"][0] for m in pushed] == [{"paused": False}]
+    again.disconnect("/handheld")

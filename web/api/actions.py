@@ -285,7 +285,9 @@ def pause(body: dict[str, Any], username: str) -> dict[str, Any]:
 
     action = "pause_picker" if body["paused"] else "resume_picker"
     answer, detail = _act(action, f"picker:{username}", body["reason"], work)
-    _push([detail["_picker"]])
+    from web.publisher import push_pause
+
+    push_pause(detail["_picker"], body["paused"])
     return answer
 
 

@@ -253,5 +253,14 @@
   socket = io("/handheld", { transports: ["websocket"] });
   socket.on("connect", function () { setConnected(true); flush(); });
   socket.on("disconnect", function () { setConnected(false); });
-  socket.on("snapshot", function (snap) { render(snap); });
+  socket.on("snapshot", function (snap) {
+    if (typeof snap.paused === "boolean") paused = snap.paused;  // on (re)connect
+    render(snap);
+  });
+  // A supervisor paused or resumed this picker from the dashboard.
+  socket.on("paused", function (data) {
+    paused = !!(data && data.paused);
+    if (current) render(current);
+    feedback(null, paused ? T.paused_by_supervisor : T.resumed_by_supervisor);
+  });
 })();
