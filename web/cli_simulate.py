@@ -146,6 +146,12 @@ def gtin_lookup(db: Database) -> Any:
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
 @click.option(
+    "--pack-station",
+    default=None,
+    help="Where the virtual packer (the supervisor) packs picked orders (default: the first "
+    "pack station in config.yaml; '' for no packer).",
+)
+@click.option(
     "--wait",
     type=click.FloatRange(0),
     default=60.0,
@@ -168,6 +174,7 @@ def simulate_command(
     duration: float | None,
     supervisor: str,
     seed: int,
+    pack_station: str | None,
     wait: float,
     database: str | None,
     as_json: bool,
@@ -203,6 +210,11 @@ def simulate_command(
             wrong_scan_rate=wrong_scan_rate,
             short_rate=short_rate,
             seed=seed,
+            pack_station=(
+                pack_station
+                if pack_station is not None
+                else next((p.name for p in settings.pack_stations), "")
+            ),
         )
         simulation = Simulation(options, gtin_lookup(db), boss)
         signal.signal(signal.SIGTERM, lambda *_: simulation.stop.set())

@@ -48,6 +48,7 @@ class SimulationOptions:
     idle_seconds: float = 20.0  # look again for work after this long without a cart
     timeout: float = 10.0
     seed: int = 0
+    pack_station: str = ""  # a virtual packer packs picked orders here ("" = no packer)
 
 
 @dataclass
@@ -311,6 +312,53 @@ class Supervisor:
             pressed += int(posted.ok)
         return pressed
 
+    def pack_one(self, station: str) -> str | None:
+        """Pack the oldest picked order at ``station`` as a packer does; its number, or None.
+
+        Opens the order by its number, scans every picked unit (GS1 with the lot for a
+        lot-tracked line, trying the line's lots in turn), closes the parcel in the suggested
+        carton at the estimated weight: stock moves, the order is packed, labels print.
+        """
+        api = f"{self.base}/api/v1"
+        listed = self.http.get(
+            f"{api}/orders", params={"status": "picked", "page_size": 1}, timeout=self.timeout
+        )
+        rows = listed.json().get("items", []) if listed.ok else []
+        if not rows:
+            return None
+        number = str(rows[0]["number"])
+        opened = self.http.post(
+            f"{api}/pack/stations/{station}/open", json={"scan": number}, timeout=self.timeout
+        )
+        if not opened.ok:
+            return None
+        view = opened.json()
+        for line in view.get("lines", []):
+            gtin = str(line["gtin"]).zfill(14)
+            codes = [f"]C101{gtin}10{lot}" for lot in line["lots"]] if line["lot_tracked"] else []
+            codes = codes or [gtin]
+            for _ in range(int(line["remaining"]) - int(line["in_parcel"])):
+                for code in codes:
+                    scanned = self.http.post(
+                        f"{api}/pack/orders/{number}/scan",
+                        json={"scan": code, "station": station},
+                        timeout=self.timeout,
+                    )
+                    if scanned.ok:
+                        break
+        view = self.http.get(f"{api}/pack/orders/{number}", timeout=self.timeout).json()
+        closed = self.http.post(
+            f"{api}/pack/orders/{number}/close",
+            json={
+                "carton": view.get("suggested_carton") or "",
+                "weight_g": max(1, int(view.get("estimated_weight_g") or 1)),
+                "split": False,
+                "station": station,
+            },
+            timeout=self.timeout,
+        )
+        return number if closed.ok else None
+
     def complete_replenishments(self) -> int:
         """Bring stock to the pick faces that picks wait for (as a reach-truck driver would)."""
         answer = self.http.get(
@@ -338,6 +386,7 @@ class Simulation:
         self.supervisor = supervisor
         self.replenished = 0
         self.presses = 0
+        self.packed = 0
         self.stop = threading.Event()
         self.pickers = [
             VirtualPicker(i, badge, options, gtin_of) for i, badge in enumerate(options.badges, 1)
@@ -357,7 +406,12 @@ class Simulation:
             with contextlib.suppress(threading.BrokenBarrierError):
                 ready.wait(timeout=self.options.timeout * 6)
         if self.supervisor is not None:
-            for target, name in ((self._replenish, "sim-replenisher"), (self._press, "sim-lights")):
+            jobs = (
+                (self._replenish, "sim-replenisher"),
+                (self._press, "sim-lights"),
+                (self._pack, "sim-packer"),
+            )
+            for target, name in jobs:
                 thread = threading.Thread(target=target, name=name, daemon=True)
                 thread.start()
                 self._threads.append(thread)
@@ -379,6 +433,21 @@ class Simulation:
                 self.replenished += self.supervisor.complete_replenishments()
             except Exception as error:  # noqa: BLE001 - try again next round
                 log.warning("replenishment round failed: %s", error)
+
+    def _pack(self) -> None:
+        """A packer at the first pack station: a picked order packed every ~30 s."""
+        assert self.supervisor is not None
+        station = self.options.pack_station
+        if not station:
+            return
+        while not self.stop.wait(max(0.2, 30.0 / self.options.speed)):
+            try:
+                while self.supervisor.pack_one(station) and not self.stop.is_set():
+                    self.packed += 1
+                    if self.stop.wait(max(0.2, 30.0 / self.options.speed)):
+                        return
+            except Exception as error:  # noqa: BLE001 - try again next round
+                log.warning("packing round failed: %s", error)
 
     def run_for(self, seconds: float | None) -> None:
         """Let them work ``seconds`` (or until Ctrl+C / :meth:`halt`)."""
@@ -409,6 +478,7 @@ class Simulation:
             refused.update(picker.tally.refused)
         totals["replenished"] = self.replenished
         totals["light_presses"] = self.presses
+        totals["packed"] = self.packed
         totals["errors"] = dict(errors)
         totals["refused"] = dict(refused)
         return totals

@@ -16,8 +16,8 @@ import yaml
 from sqlalchemy import func, select
 
 from wms.db import Database
-from wms.db.schema import Movement, ScanEvent, User
-from wms.model import MovementKind, ScanOutcome
+from wms.db.schema import Movement, Order, ScanEvent, User
+from wms.model import MovementKind, OrderStatus, ScanOutcome
 
 
 def _free_port() -> int:
@@ -105,6 +105,20 @@ def test_virtual_pickers_make_real_picks(server):
     # Every pick the simulator counted is a row of the ledger (shorts that found some add more).
     assert picks is not None and picks >= summary["picks"]
     assert wrong == summary["wrong_scans"]
+    # The virtual packer (the supervisor, at pack-1) packed what was picked: ledger and status.
+    assert summary["packed"] > 0, summary
+    db = Database(database_url)
+    try:
+        with db.read() as session:
+            packed_orders = session.scalar(
+                select(func.count()).select_from(Order).where(Order.status == OrderStatus.PACKED)
+            )
+            pack_moves = session.scalar(
+                select(func.count()).select_from(Movement).where(Movement.kind == MovementKind.PACK)
+            )
+    finally:
+        db.dispose()
+    assert packed_orders == summary["packed"] and pack_moves
 
 
 def test_simulate_says_so_when_no_server_answers(server, tmp_path):
