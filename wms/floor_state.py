@@ -213,9 +213,16 @@ def pickers_panel(
         .subquery()
     )
     current = {
-        batch_id: (location, sku, zone, quantity)
-        for batch_id, location, sku, zone, quantity in session.execute(
-            select(PickTask.batch_id, Location.code, Item.sku, Zone.code, PickTask.quantity)
+        batch_id: (location, sku, zone, quantity, task_id)
+        for batch_id, location, sku, zone, quantity, task_id in session.execute(
+            select(
+                PickTask.batch_id,
+                Location.code,
+                Item.sku,
+                Zone.code,
+                PickTask.quantity,
+                PickTask.id,
+            )
             .join(
                 next_seq,
                 (next_seq.c.batch_id == PickTask.batch_id) & (next_seq.c.seq == PickTask.sequence),
@@ -249,6 +256,7 @@ def pickers_panel(
                 "location": task[0] if task else None,
                 "sku": task[1] if task else None,
                 "quantity": task[3] if task else None,
+                "task_id": task[4] if task else None,
                 "tasks_left": int(left.get(batch.id, 0)) if batch else 0,
                 "picks_last_hour": picks_last_hour.get(picker.username, 0),
                 "paused": paused.get(picker.id, False),

@@ -10,7 +10,7 @@ from sqlalchemy import Row, Table, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
-from picking.allocation import Shortage
+from picking.allocation import AllocationPlan, Shortage
 from wms.allocation import SHORTAGE_TEXT, allocate_line, allocate_order, release_reservations
 from wms.db import ledger
 from wms.db.schema import (
@@ -289,8 +289,10 @@ def _forget(session: Session, row: Row[Any]) -> None:
 
     The hot path holds none, so this costs nothing there; a caller that loaded the task or
     its order first sees them as they now are (refreshed, not expired: they may be read
-    after the session closes).
+    after the session closes). Pending ORM changes are flushed first, or the refresh would
+    throw them away.
     """
+    session.flush()
     keys = (
         (PickTask, row.id),
         (Reservation, row.reservation_id),
@@ -340,6 +342,69 @@ def confirm_pick(
         batch_done,
         replenishment.id if replenishment else None,
     )
+
+
+def _reallocate(
+    session: Session,
+    order: Order,
+    line: OrderLine,
+    away_from: int,
+    *,
+    options: ReleaseOptions | None,
+    now: dt.datetime,
+) -> tuple[int, AllocationPlan, ReleaseResult | None]:
+    """Allocate what a line lost again (not at ``away_from``); release it to the floor if found."""
+    session.refresh(line)
+    before = line.allocated_quantity
+    plan = allocate_line(
+        session, order, line, today=now.date(), exclude_location_ids=frozenset({away_from})
+    )
+    reallocated = line.allocated_quantity - before
+    release = release_orders(session, [order], options=options, now=now) if reallocated else None
+    return reallocated, plan, release
+
+
+@dataclass(frozen=True, slots=True)
+class CancelResult:
+    """What cancelling one pick task did to its units."""
+
+    task_id: int
+    released: int
+    reallocated: int
+    backordered: int
+    batch_done: bool
+
+
+def cancel_task(
+    session: Session,
+    task_id: int,
+    *,
+    user_id: int | None = None,
+    options: ReleaseOptions | None = None,
+    now: dt.datetime | None = None,
+) -> CancelResult:
+    """A supervisor takes one open pick off the floor (a blocked aisle, a damaged rack).
+
+    What is still to pick is given back to stock at that location (nothing is written off:
+    the units are there, just not to be picked from there now), and the line is allocated
+    again elsewhere and released, or backordered when no other stock is free.
+    """
+    now = now or dt.datetime.now(dt.UTC)
+    row = _pick_row(session, task_id)
+    remaining = row.quantity - row.picked_quantity
+    ledger.release_part(session, row.reservation_id, remaining, picked_before=row.picked_quantity)
+    session.connection().execute(
+        _TASK_CLOSED,
+        {"p_task": task_id, "p_status": TaskStatus.CANCELLED, "p_now": now, "p_user": user_id},
+    )
+    _forget(session, row)
+    order = session.get_one(Order, row.order_id)
+    line = session.get_one(OrderLine, row.order_line_id)
+    reallocated, _plan, _release = _reallocate(
+        session, order, line, row.stock_location_id, options=options, now=now
+    )
+    _status, batch_done = _after_task(session, row, now, picked=row.picked_quantity > 0)
+    return CancelResult(task_id, remaining, reallocated, remaining - reallocated, batch_done)
 
 
 def report_short(
@@ -395,16 +460,10 @@ def report_short(
     task.done_at, task.done_by = now, user_id
     order = task.order
     line = session.get_one(OrderLine, task.order_line_id)
-    session.refresh(line)
-    before = line.allocated_quantity
-    plan = allocate_line(
-        session, order, line, today=now.date(), exclude_location_ids=frozenset({stock.location_id})
+    reallocated, plan, release = _reallocate(
+        session, order, line, stock.location_id, options=options, now=now
     )
-    reallocated = line.allocated_quantity - before
     backordered = missing - reallocated
-    release = None
-    if reallocated:
-        release = release_orders(session, [order], options=options, now=now)
     outcome = "reallocated" if not backordered else ("backordered" if not reallocated else "partly")
     detail = f"{kind.value} at {task.location.code}: found {found} of {remaining}"
     if backordered:

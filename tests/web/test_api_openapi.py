@@ -86,6 +86,7 @@ def test_every_api_route_is_described_with_its_methods(app, spec):
         "/api/v1/actions/waves/{code}/hold",
         "/api/v1/actions/orders/{number}/expedite",
         "/api/v1/actions/orders/{number}/cancel",
+        "/api/v1/actions/tasks/{task_id}/cancel",
         "/api/v1/actions/batches/{code}/reassign",
         "/api/v1/actions/pickers/{username}/pause",
         "/api/v1/actions/exceptions/{exception_id}/resolve",

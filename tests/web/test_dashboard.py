@@ -15,8 +15,8 @@ from sqlalchemy.exc import DBAPIError
 from tests.web.test_api_flow_support import FlowClient, build_floor, client_for, order, receive
 from web.extensions import socketio
 from wms.db import Database
-from wms.db.schema import AuditLog, FloorException, Movement, Order, PickBatch
-from wms.model import ExceptionStatus, MovementKind, OrderStatus, Role
+from wms.db.schema import AuditLog, FloorException, Movement, Order, PickBatch, PickTask
+from wms.model import ExceptionStatus, MovementKind, OrderStatus, Role, TaskStatus
 
 
 @pytest.fixture
@@ -439,3 +439,25 @@ def test_a_supervisor_pause_reaches_the_pickers_handheld_and_survives_a_reload(
     pushed = [m for m in again.get_received("/handheld") if m["name"] == "paused"]
     assert [m["args"][0] for m in pushed] == [{"paused": False}]
     again.disconnect("/handheld")
+
+
+def test_cancelling_one_task_reallocates_it_and_is_audited(app, erp, boss, database):
+    receive(database, "MUG", "A-02-03", 10)  # a second place the line can be picked from
+    code = _released(erp, boss, database, "T-1")
+    task_id = _first_task(boss, code)
+    with database.read() as session:
+        cancelled_at = session.get_one(PickTask, task_id).location.code
+    assert boss.post(f"/actions/tasks/{task_id}/cancel", {}).status_code == 422  # no reason
+    done = boss.ok("post", f"/actions/tasks/{task_id}/cancel", {"reason": "rack damaged"})
+    assert done["detail"] == {"released": 2, "reallocated": 2, "backordered": 0}
+    assert done["target"] == f"task:{task_id}"
+    again = boss.post(f"/actions/tasks/{task_id}/cancel", {"reason": "twice"})
+    assert again.status_code == 409, again.get_json()
+    assert boss.post("/actions/tasks/999999/cancel", {"reason": "x"}).status_code == 404
+    with database.read() as session:
+        open_tasks = session.scalars(
+            select(PickTask).where(PickTask.status == TaskStatus.OPEN)
+        ).all()
+        [(quantity, place)] = [(t.quantity, t.location.code) for t in open_tasks]
+    assert quantity == 2 and place != cancelled_at and place in ("A-01-01", "A-02-03")
+    assert _audit(database)[-1][1:] == ("cancel_task", f"task:{task_id}", "rack damaged")

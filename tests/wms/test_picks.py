@@ -31,6 +31,7 @@ from wms.model import (
 )
 from wms.picks import (
     cancel_order,
+    cancel_task,
     check_replenishment,
     complete_replenishment,
     confirm_pick,
@@ -537,4 +538,49 @@ def test_a_below_min_replenishment_can_still_be_done_after_new_allocations(datab
         complete_replenishment(s, replenishment_id, now=NOW)
     with database.read() as s:
         assert s.get_one(ReplenishmentTask, replenishment_id).status is TaskStatus.DONE
+        assert_consistent(s)
+
+
+# --------------------------------------------------------------------------- cancel a task
+
+
+def test_a_cancelled_task_gives_its_units_back_and_is_picked_elsewhere(database, site):
+    with database.write() as s:
+        put_stock(s, site, "MUG", "A1-01", 3)
+        put_stock(s, site, "MUG", "A1-02", 5)
+        new_order(s, "X-1", [("MUG", 2)])
+        _release(s, "X-1")
+    with database.read() as s:
+        (task,) = open_tasks(s, "X-1")
+        first_place = task.location_id
+    with database.write() as s:
+        result = cancel_task(s, task.id, now=NOW)
+    assert (result.released, result.reallocated, result.backordered) == (2, 2, 0)
+    with database.read() as s:
+        assert s.get_one(PickTask, task.id).status is TaskStatus.CANCELLED
+        (again,) = open_tasks(s, "X-1")
+        assert again.location_id != first_place and again.quantity == 2
+        # Nothing written off: the units are still where they were, free again.
+        on_hand, reserved = _on_hand(s, site, "MUG", site.code_of(first_place))
+        assert reserved == 0 and on_hand in (3, 5)
+        assert _line(s, "X-1").allocated_quantity == 2
+        assert_consistent(s)
+
+
+def test_a_cancelled_task_with_no_other_stock_is_backordered(database, site):
+    with database.write() as s:
+        put_stock(s, site, "PEN", "A1-02", 4)
+        new_order(s, "X-2", [("PEN", 3)])
+        _release(s, "X-2")
+    with database.read() as s:
+        (task,) = open_tasks(s, "X-2")
+    with database.write() as s:
+        result = cancel_task(s, task.id, now=NOW)
+        with pytest.raises(Conflict):
+            cancel_task(s, task.id, now=NOW)  # already cancelled
+    assert (result.reallocated, result.backordered, result.batch_done) == (0, 3, True)
+    with database.read() as s:
+        assert open_tasks(s, "X-2") == []
+        assert _on_hand(s, site, "PEN", "A1-02") == (4, 0)
+        assert _line(s, "X-2").allocated_quantity == 0
         assert_consistent(s)

@@ -27,10 +27,10 @@ from web.api.common import (
 from web.api.flow import SUPERVISORS, permit, release_options
 from web.extensions import get_db
 from wms import audit, handheld
-from wms.db.schema import Order, User
+from wms.db.schema import Order, PickBatch, PickTask, User
 from wms.errors import NotFound
 from wms.model import Role
-from wms.picks import cancel_order
+from wms.picks import cancel_order, cancel_task
 from wms.release import expedite_order, release_wave
 from wms.supervision import Resolution, hold_wave, resolve_exception
 
@@ -240,6 +240,33 @@ def cancel(body: dict[str, Any], number: str) -> dict[str, Any]:
         return {"units_freed": freed, "_pickers": pickers}
 
     answer, detail = _act("cancel_order", f"order:{number}", body["reason"], work)
+    _push(detail["_pickers"])
+    return answer
+
+
+@blp.route("/tasks/<int:task_id>/cancel", methods=["POST"])
+@permit(blp, *SUPERVISORS)
+@blp.alt_response(404, response="NOT_FOUND")
+@reads_json(blp, 409)
+@blp.arguments(CancelActionSchema)
+@blp.response(200, ActionDoneSchema)
+def cancel_one_task(body: dict[str, Any], task_id: int) -> dict[str, Any]:
+    """Take one open pick off the floor: its units go back to stock there, the line is
+    allocated again elsewhere and released, or backordered; the picker's handheld moves on.
+    """
+
+    def work(session: Session) -> dict[str, Any]:
+        batch_of = select(PickTask.batch_id).where(PickTask.id == task_id).scalar_subquery()
+        picker = session.scalar(select(PickBatch.picker_id).where(PickBatch.id == batch_of))
+        result = cancel_task(session, task_id, user_id=int(current_user.id))
+        return {
+            "released": result.released,
+            "reallocated": result.reallocated,
+            "backordered": result.backordered,
+            "_pickers": [picker] if picker is not None else [],
+        }
+
+    answer, detail = _act("cancel_task", f"task:{task_id}", body["reason"], work)
     _push(detail["_pickers"])
     return answer
 

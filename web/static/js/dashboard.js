@@ -107,6 +107,11 @@
         var actions = [button(p.paused ? T.resume : T.pause, function () {
           ask("pickers/" + encodeURIComponent(p.username) + "/pause", { paused: !p.paused });
         }, "btn-secondary")];
+        if (p.task_id) {
+          actions.push(button(T.cancel_pick, function () {
+            ask("tasks/" + p.task_id + "/cancel");
+          }, "btn-secondary"));
+        }
         if (p.batch) {
           actions.push(button(T.reassign, function () {
             var who = window.prompt(T.picker_prompt, "");
