@@ -153,7 +153,19 @@ class DashboardHub:
                 "audit": [a.as_dict() for a in audit.recent_actions(session, limit=8)],
             }
         panels["devices"] = self._devices()
+        panels["print_jobs"]["printers"] = self._printers()
         return panels
+
+    def _printers(self) -> list[dict[str, Any]]:
+        """Each configured printer as its sender last saw it (~HS): red when it cannot print."""
+        spooler = self._app.extensions.get("wms_spooler")
+        if spooler is None:
+            return []
+        views = (spooler.view(name) for name in sorted(spooler.senders))
+        return [
+            {"name": v.name, "state": v.state, "message": v.message, "can_print": v.can_print}
+            for v in views
+        ]
 
     def compute(self, *, force_slow: bool = False) -> dict[str, Any]:
         """Recompute the panels that are due; return every panel."""

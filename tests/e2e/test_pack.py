@@ -243,3 +243,33 @@ def test_pack_an_order_with_one_wrong_scan_and_the_printer_gets_its_label(pack_s
             assert order.status is OrderStatus.SHIPPED
     finally:
         db.dispose()
+
+
+def test_a_printer_out_of_paper_turns_red_on_the_dashboard(pack_site, browser):
+    supervisor = next(x for x in DEMO_LOGINS if x.role == Role.SUPERVISOR)
+    context = browser.new_context(viewport={"width": 1600, "height": 1000})
+    page = context.new_page()
+    try:
+        page.goto(f"{pack_site.url}/login")
+        page.fill("#username", supervisor.username)
+        page.fill("#password", supervisor.password)
+        page.click("button[type=submit]")
+        page.goto(f"{pack_site.url}/dashboard")
+        printer = page.locator('li[data-printer="pack-1-zebra"]')
+        page.wait_for_selector(
+            'li[data-printer="pack-1-zebra"][data-printer-state="ready"]', timeout=WAIT_MS
+        )
+        assert "state-ok" in (printer.get_attribute("class") or "")
+        pack_site.printer.set_paper_out()
+        try:
+            # The spooler asks the printer (~HS) every few seconds; the board shows what it saw.
+            page.wait_for_selector(
+                'li[data-printer="pack-1-zebra"].state-device_fault', timeout=WAIT_MS
+            )
+            assert printer.get_attribute("data-printer-state") == "paper_out"
+            screenshot(page, "dashboard-printer-paper-out")
+        finally:
+            pack_site.printer.ready()
+        page.wait_for_selector('li[data-printer="pack-1-zebra"].state-ok', timeout=WAIT_MS)
+    finally:
+        context.close()

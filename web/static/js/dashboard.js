@@ -161,13 +161,20 @@
       }));
     },
     print_jobs: function (p) {
-      if (!p || !Object.keys(p.by_printer).length) { fill("print-jobs", [el("li", { text: T.no_printers })]); return; }
-      var items = Object.keys(p.by_printer).map(function (name) {
-        var states = p.by_printer[name];
-        var bad = (states.failed || 0) > 0;
-        return el("li", { class: "device " + (bad ? "state-device_fault" : "state-ok"), "data-printer": name }, [
+      var printers = {};
+      ((p && p.printers) || []).forEach(function (v) { printers[v.name] = v; });
+      var names = Object.keys(Object.assign({}, printers, (p && p.by_printer) || {})).sort();
+      if (!names.length) { fill("print-jobs", [el("li", { text: T.no_printers })]); return; }
+      var items = names.map(function (name) {
+        var states = (p.by_printer || {})[name] || {}, status = printers[name];
+        // Red when the printer cannot print now (paper out, head open...) or a job failed.
+        var bad = (states.failed || 0) > 0 || (status && !status.can_print);
+        var jobs = Object.keys(states).map(function (s) { return words(s) + " " + states[s]; }).join(" · ");
+        var said = status ? words(status.state) + (status.message ? " (" + status.message + ")" : "") : "";
+        return el("li", { class: "device " + (bad ? "state-device_fault" : "state-ok"), "data-printer": name,
+                          "data-printer-state": status ? status.state : "" }, [
           el("span", { class: "dot" }), el("strong", { text: name }),
-          el("span", { text: " " + Object.keys(states).map(function (s) { return words(s) + " " + states[s]; }).join(" · ") })]);
+          el("span", { text: " " + [said, jobs].filter(Boolean).join(" · ") })]);
       });
       p.failed.forEach(function (f) {
         items.push(el("li", { class: "hint error", "data-job": String(f.id) }, [
