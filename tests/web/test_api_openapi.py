@@ -98,6 +98,7 @@ def test_every_api_route_is_described_with_its_methods(app, spec):
         "/api/v1/pack/stations/{station}/open",
         "/api/v1/pack/orders/{number}",
         "/api/v1/pack/orders/{number}/packing-list.pdf",
+        "/api/v1/pack/orders/{number}/labels.pdf",
         "/api/v1/pack/orders/{number}/scan",
         "/api/v1/pack/orders/{number}/contents/{content_id}/remove",
         "/api/v1/pack/orders/{number}/close",

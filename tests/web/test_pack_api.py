@@ -12,6 +12,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from devices.printer.simulator import SimulatedZebraPrinter
+from tests.labels.decoding import decode, pdf_pages
 from tests.web.conftest import PASSWORD
 from tests.wms.order_flow_site import NOW, TODAY, build_site, new_order, order
 from web import create_app
@@ -222,6 +223,12 @@ def test_pack_an_order_through_the_api_and_the_label_reaches_the_printer(
     assert preview.status_code == 200 and preview.data.startswith(b"%PDF")
     packing = client.get("/api/v1/pack/orders/C-1/packing-list.pdf")
     assert packing.status_code == 200 and packing.data.startswith(b"%PDF")
+    # The same label as PDF, for a site without a Zebra: its barcode reads the tracking number.
+    labels_pdf = client.get("/api/v1/pack/orders/C-1/labels.pdf")
+    assert labels_pdf.status_code == 200 and labels_pdf.data.startswith(b"%PDF")
+    [page] = pdf_pages(labels_pdf.data)
+    assert "C-1-1" in {barcode.text for barcode in decode(page)}
+    assert client.get("/api/v1/pack/orders/NOPE/labels.pdf").status_code == 404
     assert _post(client, f"/print-jobs/{job_id}/void", token).status_code == 409
     again = _post(client, f"/print-jobs/{job_id}/reprint", token)
     assert again.status_code == 201

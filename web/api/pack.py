@@ -9,7 +9,9 @@ from flask_login import current_user
 from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
+from labels.errors import LabelError
 from labels.pdf import drawings_pdf, packing_list_pdf
+from labels.zpl import label_drawing
 from web.api.common import (
     MAX_INT,
     READERS,
@@ -43,6 +45,7 @@ from wms.packing import (
     find_order,
     pack_view,
     packing_list,
+    parcel_labels,
     remove_from_parcel,
     scan_unit,
 )
@@ -231,6 +234,33 @@ def packing_list_document(number: str) -> Response:
         packing_list_pdf(document),
         mimetype="application/pdf",
         headers={"Content-Disposition": f'inline; filename="packing-list-{number}.pdf"'},
+    )
+
+
+@blp.route("/orders/<number>/labels.pdf")
+@permit(blp, *READERS)
+@blp.alt_response(404, response="NOT_FOUND")
+@blp.response(200, content_type="application/pdf", description="The parcels' labels")
+def labels_document(number: str) -> Response:
+    """The labels of the order's closed parcels as PDF, one page each, for sites (or a
+    station) without a Zebra: the same layouts the ZPL is rendered from, on any printer.
+    """
+    context = pack_context(get_settings(), "")
+    with get_db().read() as session:
+        order = order_by_number(session, number)
+        try:
+            drawings = [
+                label_drawing(document, context.registry)
+                for _parcel, document in parcel_labels(session, order, context)
+            ]
+        except LabelError as error:
+            return _refused(PackRefusal("label_error", {"detail": str(error)}))
+    if not drawings:
+        raise NotFound(f"order {number} has no closed parcel yet", number=number)
+    return Response(
+        drawings_pdf(drawings),
+        mimetype="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="labels-{number}.pdf"'},
     )
 
 

@@ -88,6 +88,9 @@
     $("done").hidden = closed.length === 0;
     $("packing-list").hidden = closed.length === 0;
     $("packing-list").href = API + "/pack/orders/" + encodeURIComponent(view.number) + "/packing-list.pdf";
+    // Labels as PDF: for a station without a Zebra, or to print one again on any printer.
+    $("labels-pdf").hidden = closed.length === 0;
+    $("labels-pdf").href = API + "/pack/orders/" + encodeURIComponent(view.number) + "/labels.pdf";
     var pbody = $("parcels").querySelector("tbody");
     pbody.textContent = "";
     closed.forEach(function (p) {
