@@ -157,10 +157,14 @@ class HandheldNamespace(Namespace):
 
     @staticmethod
     def _pick_work_changed() -> None:
-        # Pick-to-light zones show open picks: a pick made here turns its light off at once.
+        # Pick-to-light zones show open picks: a pick made here turns its light off at once;
+        # the dashboards' ticker goes out now rather than at its next tick.
         devices = current_app.extensions.get("wms_devices")
         if devices is not None:
             devices.pick_work_changed()
+        board = current_app.extensions.get("wms_dashboard")
+        if board is not None:
+            board.picked()
 
     def _act(self, action: Callable[..., handheld.Answer], **arguments: Any) -> dict[str, Any]:
         """Run one handheld action in its own transaction and answer it."""
