@@ -207,6 +207,8 @@ def test_pack_an_order_with_one_wrong_scan_and_the_printer_gets_its_label(pack_s
     assert (
         page.locator("#lines tbody tr.line-done").count() == page.locator("#lines tbody tr").count()
     )
+    # Scans typed into the focused code field are taken out of it again: it is left empty.
+    assert page.input_value("#manual-code") == ""
     page.fill("#weight", "1200")
     page.click("#close-order")
     assert f"Order {pack_site.order} packed" in _feedback(page, "ok")
@@ -215,6 +217,7 @@ def test_pack_an_order_with_one_wrong_scan_and_the_printer_gets_its_label(pack_s
     jobs = pack_site.printer.wait_for_jobs(1, timeout=30)
     assert len(jobs) == 1
     page.wait_for_selector("#jobs tr.job-printed", timeout=WAIT_MS)
+    assert page.locator("#labels-pdf").is_visible()
     screenshot(page, "pack-closed")
     db = Database(pack_site.database_url)
     try:

@@ -33,8 +33,9 @@
         return;
       }
       if (event.key.length !== 1) return;
-      if (now - last > RESET_AFTER_MS) { buffer = ""; gaps = []; startedIn = document.activeElement; }
-      else if (buffer) { gaps.push(now - last); }
+      // A new burst (after an Enter, or after a pause) notes the field it is typed into.
+      if (!buffer || now - last > RESET_AFTER_MS) { buffer = ""; gaps = []; startedIn = document.activeElement; }
+      else { gaps.push(now - last); }
       last = now;
       buffer += event.key;
       if (opts.swallow && (!document.activeElement || !("value" in document.activeElement))) {
