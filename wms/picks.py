@@ -146,12 +146,15 @@ _TASK_CLOSED = (
     .where(_task_t.c.id == bindparam("p_task"))
     .values(status=bindparam("p_status"), done_at=bindparam("p_now"), done_by=bindparam("p_user"))
 )
+# Two counts, each on its own index (order_id; batch_id): one WHERE with an OR made SQLite
+# walk every open task of the floor through the status index, on every pick.
 _OPEN_TASKS = select(
-    func.count().filter(_task_t.c.order_id == bindparam("p_order")),
-    func.count().filter(_task_t.c.batch_id == bindparam("p_batch")),
-).where(
-    _task_t.c.status == TaskStatus.OPEN,
-    (_task_t.c.order_id == bindparam("p_order")) | (_task_t.c.batch_id == bindparam("p_batch")),
+    select(func.count())
+    .where(_task_t.c.order_id == bindparam("p_order"), _task_t.c.status == TaskStatus.OPEN)
+    .scalar_subquery(),
+    select(func.count())
+    .where(_task_t.c.batch_id == bindparam("p_batch"), _task_t.c.status == TaskStatus.OPEN)
+    .scalar_subquery(),
 )
 _ORDER_AND_BATCH = select(
     select(_order_t.c.status).where(_order_t.c.id == bindparam("p_order")).scalar_subquery(),

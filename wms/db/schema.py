@@ -363,6 +363,8 @@ class BatchOrder(Base):
     __tablename__ = "batch_order"
     __table_args__ = (
         UniqueConstraint("batch_id", "tote_position", name="uq_batch_order_batch_tote"),
+        # A tote scanned onto a cart is checked against every active cart.
+        Index("ix_batch_order_tote_barcode", "tote_barcode"),
     )
     batch_id: Mapped[int] = mapped_column(ForeignKey("pick_batch.id"), primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("order.id"), primary_key=True)
