@@ -190,7 +190,13 @@ def build_site(workdir: Path, args: argparse.Namespace, users: int, threads: int
     database_url = f"sqlite:///{workdir / 'load.sqlite3'}"
     config["database"]["url"] = database_url
     config["server"].update(
-        {"host": HOST, "port": 5000, "threads": threads, "secret_key": secrets.token_hex(24)}
+        {
+            "host": HOST,
+            "port": 5000,
+            "threads": threads,
+            "worker": args.worker,
+            "secret_key": secrets.token_hex(24),
+        }
     )
     config["devices"], config["printers"] = [], []
     config_path = workdir / "config.yaml"
@@ -1069,6 +1075,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         action="store_true",
         help="start the plain `wms serve` (no handler timer)",
     )
+    parser.add_argument(
+        "--worker",
+        choices=("gevent", "gthread"),
+        default="gevent",
+        help="server.worker of the WMS server (the echo server always runs gthread)",
+    )
     parser.add_argument("--profile", action="store_true", help="py-spy the server in WMS runs")
     parser.add_argument("--keep", action="store_true", help="keep the scratch directory")
     return parser.parse_args(argv)
@@ -1125,8 +1137,9 @@ def main(argv: list[str] | None = None) -> int:
             servers.append(server)
             server.wait_ready()
             print(
-                f"WMS server on port {port}: gunicorn gthread, 1 worker, {threads} threads; "
-                f"pids {server.pids()}",
+                f"WMS server on port {port}: gunicorn {args.worker}, 1 worker"
+                + (f", {threads} threads" if args.worker == "gthread" else "")
+                + f"; pids {server.pids()}",
                 flush=True,
             )
             for clients in args.levels:

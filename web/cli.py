@@ -119,7 +119,15 @@ def _serve(
     port: int | None,
     simulators: Any = None,
 ) -> None:
-    from web import create_app, server
+    from web import server
+
+    # The demo's simulated light buses run in this process on asyncio loops of their own,
+    # each needing an OS thread to itself: under gevent every thread is a greenlet of one.
+    if settings.server.worker == "gevent" and simulators is None:
+        server.patch_for_gevent()
+    elif settings.server.worker == "gevent":
+        click.echo("  worker: gthread (the simulated devices run in this process)")
+    from web import create_app
     from web.floor_devices import DeviceSetupError, get_floor_devices, start_with_server
     from wms.db import Database, migrate
 

@@ -57,6 +57,8 @@ class ServerSettings(_Section):
 
     host: str = "127.0.0.1"
     port: Annotated[int, Field(ge=1, le=65535)] = 5000
+    # gevent: one greenlet per connection (handhelds, dashboards); gthread: one OS thread each.
+    worker: Literal["gevent", "gthread"] = "gevent"
     threads: Annotated[int, Field(ge=4, le=2000)] = 100
     secret_key: str | None = None
     public_url: str | None = None
