@@ -63,34 +63,46 @@ def test_a_failing_unit_rolls_back_alone(database):
     assert _logged(database) == {"kept-0001", "kept-0002"}
 
 
-def test_a_failed_commit_fails_every_unit_of_its_group(database, monkeypatch):
-    writer = GroupCommit(database)
-    assert writer.run(_log("before-01"))
-
+def test_a_failed_commit_fails_every_unit_of_its_group(database):
     class BrokenDisk(Exception):
         pass
 
-    real_write = database.write
+    broken = threading.Event()
 
-    def failing_write():
-        manager = real_write()
+    def commit_or_fail(commit):
+        if broken.is_set():
+            raise BrokenDisk("disk full")  # the transaction is then rolled back
+        commit()
 
-        class Failing:
-            def __enter__(self):
-                return manager.__enter__()
-
-            def __exit__(self, *exc):
-                manager.__exit__(BrokenDisk, BrokenDisk(), None)  # roll back, as a failed commit
-                raise BrokenDisk("disk full")
-
-        return Failing()
-
-    monkeypatch.setattr(database, "write", failing_write)
+    writer = GroupCommit(database, run_commit=commit_or_fail)
+    assert writer.run(_log("before-01"))
+    broken.set()
     with pytest.raises(BrokenDisk):
         writer.run(_log("lost-0001"))
-    monkeypatch.setattr(database, "write", real_write)
+    broken.clear()
     assert writer.run(_log("after-01"))
     writer.close()
     assert _logged(database) == {"before-01", "after-01"}
     with database.read() as session:
         assert session.scalar(select(func.count()).select_from(ScanEvent)) == 2
+
+
+def test_the_commit_can_run_on_another_thread(database):
+    # The gevent server runs the COMMIT (the fsync) off the sockets' thread.
+    threads_used: list[int] = []
+
+    def elsewhere(commit):
+        def run():
+            threads_used.append(threading.get_ident())
+            commit()
+
+        thread = threading.Thread(target=run)
+        thread.start()
+        thread.join(10)
+
+    writer = GroupCommit(database, run_commit=elsewhere)
+    assert writer.run(_log("elsewhere-0001"))
+    assert writer.run(_log("elsewhere-0002"))
+    writer.close()
+    assert len(threads_used) == 2 and threading.get_ident() not in threads_used
+    assert _logged(database) == {"elsewhere-0001", "elsewhere-0002"}

@@ -24,6 +24,10 @@ from wms.db.database import Database
 T = TypeVar("T")
 
 
+def _in_place(commit: Callable[[], None]) -> None:
+    commit()
+
+
 @dataclass(eq=False)
 class _Work(Generic[T]):
     run: Callable[[Session], T]
@@ -35,8 +39,19 @@ class _Work(Generic[T]):
 class GroupCommit:
     """One writer thread running queued units of work, up to ``max_group`` per commit."""
 
-    def __init__(self, db: Database, *, max_group: int = 64, name: str = "group-commit") -> None:
+    def __init__(
+        self,
+        db: Database,
+        *,
+        max_group: int = 64,
+        name: str = "group-commit",
+        run_commit: Callable[[Callable[[], None]], None] | None = None,
+    ) -> None:
         self._db = db
+        # How the COMMIT (the fsync) is run: in place by default; a server whose sockets share
+        # one thread with this writer (gevent) runs it on another thread, so that the
+        # sockets are served while the disk syncs.
+        self._run_commit = run_commit or _in_place
         self._max_group = max_group
         self._name = name
         self._queue: queue.SimpleQueue[_Work[Any] | None] = queue.SimpleQueue()
@@ -101,6 +116,7 @@ class GroupCommit:
                             item.result = item.run(session)
                     except Exception as error:  # noqa: BLE001 - handed to its caller
                         item.error = error
+                self._run_commit(session.commit)
         except Exception as error:  # noqa: BLE001 - the commit failed: nothing was kept
             for item in group:
                 if item.error is None:
