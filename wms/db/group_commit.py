@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
@@ -110,12 +111,17 @@ class GroupCommit:
     def _commit(self, group: list[_Work[Any]]) -> None:
         try:
             with self._db.write() as session:
-                for item in group:
-                    try:
-                        with session.begin_nested():
-                            item.result = item.run(session)
-                    except Exception as error:  # noqa: BLE001 - handed to its caller
-                        item.error = error
+                if len(group) == 1:
+                    # Alone in its transaction: no savepoint needed, a failure rolls it back.
+                    item = group[0]
+                    item.result = item.run(session)
+                else:
+                    for item in group:
+                        try:
+                            with session.begin_nested():
+                                item.result = item.run(session)
+                        except Exception as error:  # noqa: BLE001 - handed to its caller
+                            item.error = error
                 self._run_commit(session.commit)
         except Exception as error:  # noqa: BLE001 - the commit failed: nothing was kept
             for item in group:
@@ -125,3 +131,6 @@ class GroupCommit:
         self.units += len(group)
         for item in group:
             item.done.set()
+        # Let the callers just answered run before the next group: where threads are
+        # cooperative (gevent) they would otherwise wait for it to finish.
+        time.sleep(0)
