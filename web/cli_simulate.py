@@ -142,7 +142,8 @@ def gtin_lookup(db: Database) -> Any:
     "--supervisor",
     default="super:super-demo",
     show_default=True,
-    help="USER:PASSWORD of a supervisor who completes replenishments; '' for none.",
+    help="USER:PASSWORD of a supervisor who completes replenishments, presses the lights, "
+    "sorts carts at the put wall, packs and loads the trucks; '' for none.",
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
 @click.option(
@@ -150,6 +151,33 @@ def gtin_lookup(db: Database) -> Any:
     default=None,
     help="Where the virtual packer (the supervisor) packs picked orders (default: the first "
     "pack station in config.yaml; '' for no packer).",
+)
+@click.option(
+    "--dock",
+    default=None,
+    help="Dock door where the virtual loader (the supervisor) loads packed parcels and lets "
+    "the trucks go (default: the first dock location; '' for no loader). An order with a dock "
+    "of its own is loaded there.",
+)
+@click.option(
+    "--truck-parcels",
+    type=click.IntRange(1),
+    default=12,
+    show_default=True,
+    help="A truck leaves once it holds this many parcels...",
+)
+@click.option(
+    "--truck-minutes",
+    type=click.FloatRange(0),
+    default=30.0,
+    show_default=True,
+    help="...or this many minutes (at speed 1) after the loader first saw it.",
+)
+@click.option(
+    "--put-wall",
+    default=None,
+    help="The simulated put wall (light bus) where finished carts are sorted into orders "
+    "(default: the first simulated put wall on the light panel; '' for none).",
 )
 @click.option(
     "--wait",
@@ -175,15 +203,30 @@ def simulate_command(
     supervisor: str,
     seed: int,
     pack_station: str | None,
+    dock: str | None,
+    truck_parcels: int,
+    truck_minutes: float,
+    put_wall: str | None,
     wait: float,
     database: str | None,
     as_json: bool,
 ) -> None:
     """Virtual pickers as real Socket.IO handhelds on a running server: they take carts, walk,
     scan (sometimes wrongly), report the odd short pick; with --speed high, a load generator.
+    The supervisor replenishes, presses pick-to-light lights, sorts carts into the put wall,
+    packs, loads the parcels at the dock and lets the trucks go.
     """
+    import logging
+
     from web.simulate import Simulation, SimulationOptions, Supervisor, wait_for_server
     from wms.db import Database
+
+    events = logging.getLogger("web.simulate")  # trucks leaving, carts sorted: on stderr
+    if not events.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
+        events.addHandler(handler)
+        events.setLevel(logging.INFO)
 
     settings = state.settings(database)
     url = url or f"http://{settings.server.host}:{settings.server.port}"
@@ -215,6 +258,10 @@ def simulate_command(
                 if pack_station is not None
                 else next((p.name for p in settings.pack_stations), "")
             ),
+            dock=dock,
+            truck_parcels=truck_parcels,
+            truck_minutes=truck_minutes,
+            put_wall=put_wall,
         )
         simulation = Simulation(options, gtin_lookup(db), boss)
         signal.signal(signal.SIGTERM, lambda *_: simulation.stop.set())
@@ -233,7 +280,13 @@ def simulate_command(
         click.echo(
             f"picks {summary['picks']}, scans {summary['scans']}, wrong scans "
             f"{summary['wrong_scans']}, shorts {summary['shorts']}, carts {summary['batches']}, "
-            f"replenishments {summary['replenished']}, errors {summary['errors'] or 0}"
+            f"replenishments {summary['replenished']}, light presses "
+            f"{summary['light_presses']}, packed {summary['packed']}, put wall "
+            f"{summary['put_wall'] or '-'}: carts {summary['wall_carts']}, puts "
+            f"{summary['wall_puts']} ({summary['wall_units']} units), slots cleared "
+            f"{summary['wall_cleared']}; dock {summary['dock'] or '-'}: parcels loaded "
+            f"{summary['parcels_loaded']}, trucks {summary['trucks']} ({summary['orders_shipped']} "
+            f"orders shipped); errors {summary['errors'] or 0}"
         )
     sys.stdout.flush()
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import logging
 import random
 import re
@@ -49,6 +50,14 @@ class SimulationOptions:
     timeout: float = 10.0
     seed: int = 0
     pack_station: str = ""  # a virtual packer packs picked orders here ("" = no packer)
+    # The dock loader: None = the first dock door the API lists, "" = no loader.
+    dock: str | None = None
+    truck_parcels: int = 12  # a truck leaves once it holds this many parcels...
+    truck_minutes: float = 30.0  # ...or this long (at speed 1) after its first parcel
+    load_seconds: float = 8.0  # to carry one parcel onto the truck, at speed 1
+    # The put-wall operator: None = the first simulated put wall on the light panel, "" = none.
+    put_wall: str | None = None
+    put_seconds: float = 3.0  # to put the units of one lit slot, at speed 1
 
 
 @dataclass
@@ -72,12 +81,19 @@ class VirtualPicker:
     """One simulated handheld with its own signed-in session and websocket."""
 
     def __init__(
-        self, index: int, badge: str, options: SimulationOptions, gtin_of: GtinLookup
+        self,
+        index: int,
+        badge: str,
+        options: SimulationOptions,
+        gtin_of: GtinLookup,
+        cart_done: Callable[[dict[str, Any]], None] | None = None,
     ) -> None:
         import requests
         import socketio
 
         self.index, self.badge, self.options, self.gtin_of = index, badge, options, gtin_of
+        self.cart_done = cart_done  # where a finished cluster cart is taken (the put wall)
+        self._cart: dict[str, Any] | None = None
         self.http = requests.Session()
         self.http.headers["User-Agent"] = USER_AGENT
         self.sio = socketio.Client(http_session=self.http, reconnection=False)
@@ -154,6 +170,7 @@ class VirtualPicker:
         """Do the next thing the screen asks for; False when there is no work."""
         snap = self.snapshot
         step, task = snap.get("step"), snap.get("task") or {}
+        self._follow_cart(snap.get("batch"))
         if step in (None, "idle", "done") or not snap.get("batch"):
             answer = self.call("take_batch", {})
             if answer.get("ok"):
@@ -201,6 +218,16 @@ class VirtualPicker:
         else:
             self.call("take_batch", {})  # an unknown step: ask for the screen again
         return True
+
+    def _follow_cart(self, batch: Any) -> None:
+        """Remember the cluster cart in hand; once it is gone (done), push it to the wall."""
+        code = batch.get("code") if isinstance(batch, dict) else None
+        if self._cart is not None and code != self._cart.get("code"):
+            if self.cart_done is not None:
+                self.cart_done(self._cart)
+            self._cart = None
+        if code and batch.get("kind") == "cluster":
+            self._cart = batch
 
     def run(self, stop: threading.Event, ready: threading.Barrier | None = None) -> None:
         """Sign in, connect, and work until ``stop`` is set."""
@@ -372,6 +399,384 @@ class Supervisor:
             done += int(posted.ok)
         return done
 
+    # ------------------------------------------------------------------ the dock
+
+    def dock_doors(self) -> list[str]:
+        """The dock doors' codes (locations of type ``dock``)."""
+        answer = self.http.get(
+            f"{self.base}/api/v1/locations",
+            params={"type": "dock", "page_size": 100},
+            timeout=self.timeout,
+        )
+        return [str(row["code"]) for row in answer.json().get("items", [])] if answer.ok else []
+
+    def parcels_to_load(self) -> list[tuple[str, str, str]]:
+        """(order, the order's dock or "", label) of each closed parcel of the packed orders.
+
+        The label is what the loader scans: the GS1-128 SSCC barcode of a B2B parcel, the
+        tracking number of a B2C one.
+        """
+        api, found, page = f"{self.base}/api/v1", [], 1
+        while True:
+            listed = self.http.get(
+                f"{api}/orders",
+                params={"status": "packed", "page_size": 100, "page": page},
+                timeout=self.timeout,
+            )
+            body = listed.json() if listed.ok else {}
+            for row in body.get("items", []):
+                number = str(row["number"])
+                parcels = self.http.get(
+                    f"{api}/parcels", params={"order": number}, timeout=self.timeout
+                )
+                for parcel in parcels.json().get("items", []) if parcels.ok else []:
+                    if parcel.get("status") != "closed":
+                        continue
+                    sscc, tracking = parcel.get("sscc"), parcel.get("tracking_number")
+                    label = f"]C100{sscc}" if sscc else str(tracking or "")
+                    if label:
+                        found.append((number, str(row.get("dock") or ""), label))
+            if page >= int(body.get("pages") or 0):
+                return found
+            page += 1
+
+    def load_parcel(self, dock: str, label: str) -> dict[str, Any] | None:
+        """Scan a parcel's label at a dock door: the load answer, or None when refused."""
+        answer = self.http.post(
+            f"{self.base}/api/v1/docks/{dock}/load", json={"scan": label}, timeout=self.timeout
+        )
+        if not answer.ok:
+            log.info("dock %s refused %s: %s", dock, label, answer.text[:200])
+            return None
+        result: dict[str, Any] = answer.json()
+        return result
+
+    def open_shipments(self) -> list[dict[str, Any]]:
+        """The open shipments (trucks at a door), with their parcels."""
+        answer = self.http.get(
+            f"{self.base}/api/v1/shipments",
+            params={"status": "open", "page_size": 100},
+            timeout=self.timeout,
+        )
+        return list(answer.json().get("items", [])) if answer.ok else []
+
+    def ship(self, shipment_id: int) -> dict[str, Any] | None:
+        """The truck leaves: the shipped shipment, or None when refused."""
+        answer = self.http.post(
+            f"{self.base}/api/v1/shipments/{shipment_id}/ship", timeout=self.timeout
+        )
+        if not answer.ok:
+            log.info("shipment %s not shipped: %s", shipment_id, answer.text[:200])
+            return None
+        result: dict[str, Any] = answer.json()
+        return result
+
+
+@dataclass
+class DockTally:
+    """What the virtual dock loader did."""
+
+    parcels_loaded: int = 0
+    refused: int = 0
+    trucks: int = 0  # shipments shipped
+    orders_shipped: int = 0
+    parcels_shipped: int = 0
+
+
+class DockLoader:
+    """A loader at the dock doors: scans packed parcels onto the trucks, lets a full truck go.
+
+    Each round it loads every closed parcel of a packed order (an order with a dock door goes
+    to that door, the others to ``dock``), one parcel per ``load_seconds``; a truck (an open
+    shipment) leaves once it holds ``truck_parcels`` parcels or ``truck_minutes`` after the
+    loader first saw it, both at the simulation's speed.
+    """
+
+    def __init__(self, supervisor: Supervisor, options: SimulationOptions, dock: str) -> None:
+        self.supervisor, self.options, self.dock = supervisor, options, dock
+        self.tally = DockTally()
+        self._first_seen: dict[int, float] = {}
+        self.random = random.Random(options.seed * 31 + 7)
+
+    def _pause(self, seconds: float, stop: threading.Event) -> bool:
+        return not stop.wait(max(0.0, seconds / self.options.speed) * self.random.uniform(0.7, 1.3))
+
+    def round(self, stop: threading.Event) -> None:
+        """Load what is packed, then let every truck go that is full or has waited long enough."""
+        for _order, door, label in self.supervisor.parcels_to_load():
+            if not self._pause(self.options.load_seconds, stop):
+                return
+            if self.supervisor.load_parcel(door or self.dock, label) is None:
+                self.tally.refused += 1
+            else:
+                self.tally.parcels_loaded += 1
+        now = time.monotonic()
+        for shipment in self.supervisor.open_shipments():
+            parcels = shipment.get("parcels", [])
+            first = self._first_seen.setdefault(int(shipment["id"]), now)
+            waited = (now - first) * self.options.speed
+            if (
+                len(parcels) < self.options.truck_parcels
+                and waited < self.options.truck_minutes * 60
+            ):
+                continue
+            shipped = self.supervisor.ship(int(shipment["id"]))
+            if shipped is None:
+                continue  # an order's other parcel is not on it yet: loaded next round
+            self._first_seen.pop(int(shipment["id"]), None)
+            orders = {p["order"] for p in shipped.get("parcels", [])}
+            self.tally.trucks += 1
+            self.tally.orders_shipped += len(orders)
+            self.tally.parcels_shipped += len(shipped.get("parcels", []))
+            log.info(
+                "truck %s (%s) left %s with %d parcel(s) of %d order(s)",
+                shipped["id"],
+                shipped.get("carrier"),
+                shipped.get("dock"),
+                len(shipped.get("parcels", [])),
+                len(orders),
+            )
+
+
+@dataclass
+class WallTally:
+    """What the virtual put-wall operator did."""
+
+    carts: int = 0  # carts (batches) started at the wall
+    puts: int = 0  # slot presses that put units
+    units: int = 0
+    cleared: int = 0  # full orders taken out of their slot
+    skipped: int = 0  # carts that went straight to packing (the wall was busy)
+    refused: Counter[str] = field(default_factory=Counter)
+    errors: Counter[str] = field(default_factory=Counter)
+
+
+class PutWallOperator:
+    """The person at a put wall, on the wall's own screen and lights.
+
+    Takes the carts the virtual pickers finish (at most ``queue`` wait at the wall); for each it
+    scans a tote at the wall (``POST /lights/wall-scan``: slot *k* takes the order of tote *k*),
+    then takes the units out one item at a time and scans it: the wall lights the slot of the
+    first order waiting for it with the quantity; the operator sees the slot lit on the light
+    panel (``GET /lights/panel``), puts the units and presses the slot (``POST /lights/press``),
+    then waits for the wall's screen (the ``wall`` event of the ``/lights`` namespace) to say
+    the put is done before the next scan. A full order's slot flashes; once the cart is sorted
+    the operator (the packer's side of the wall) presses each flashing slot to take it out.
+    What the cart holds is read from the batch (``GET /api/v1/batches/<code>``), as the
+    operator sees it in the totes.
+    """
+
+    def __init__(
+        self,
+        supervisor: Supervisor,
+        options: SimulationOptions,
+        device: str,
+        slots: list[str],
+        gtin_of: GtinLookup,
+        queue: int = 3,
+    ) -> None:
+        import socketio
+
+        self.supervisor, self.options, self.device = supervisor, options, device
+        self.slots, self.gtin_of, self.queue = slots, gtin_of, queue
+        self.tally = WallTally()
+        self.random = random.Random(options.seed * 53 + 11)
+        self._carts: list[dict[str, Any]] = []
+        self._events: list[dict[str, Any]] = []
+        self._changed = threading.Condition()
+        self.sio = socketio.Client(http_session=supervisor.http, reconnection=True)
+        self.sio.on("wall", self._on_wall, namespace="/lights")
+
+    # -- the cart queue and the wall's screen
+
+    def take(self, cart: dict[str, Any]) -> None:
+        """A picker brings a finished cluster cart (called from the picker's thread)."""
+        if len(cart.get("totes") or []) < 2:
+            return  # one order's tote goes straight to packing
+        with self._changed:
+            if len(self._carts) >= self.queue:
+                self.tally.skipped += 1
+                return
+            self._carts.append(cart)
+            self._changed.notify_all()
+
+    def _on_wall(self, data: Any) -> None:
+        if isinstance(data, dict) and data.get("device") == self.device:
+            with self._changed:
+                self._events.append(data)
+                self._changed.notify_all()
+
+    def _wait_event(self, since: int, reasons: tuple[str, ...], stop: threading.Event) -> Any:
+        """The first wall event after the ``since``-th with one of ``reasons`` (or None)."""
+        deadline = time.monotonic() + self.options.timeout
+        with self._changed:
+            while not stop.is_set():
+                for event in self._events[since:]:
+                    if event.get("reason") in reasons:
+                        return event
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return None
+                self._changed.wait(min(left, 0.2))
+        return None
+
+    def connect(self) -> None:
+        """Watch the wall's screen (the ``/lights`` namespace, as the wall's page does)."""
+        self.sio.connect(
+            self.supervisor.base,
+            namespaces=["/lights"],
+            transports=["websocket"],
+            headers={"User-Agent": USER_AGENT},
+            wait_timeout=self.options.timeout,
+        )
+
+    def close(self) -> None:
+        """Leave the wall."""
+        with contextlib.suppress(Exception):
+            self.sio.disconnect()
+
+    # -- the work
+
+    def _pause(self, seconds: float, stop: threading.Event) -> bool:
+        return not stop.wait(max(0.0, seconds / self.options.speed) * self.random.uniform(0.7, 1.3))
+
+    def _scan(self, code: str) -> dict[str, Any]:
+        answer = self.supervisor.http.post(
+            f"{self.supervisor.base}/lights/wall-scan",
+            json={"device": self.device, "code": code, "client_id": f"sim-wall-{uuid.uuid4()}"},
+            timeout=self.options.timeout,
+        )
+        body: dict[str, Any] = (
+            answer.json()
+            if answer.headers.get("content-type", "").startswith("application/json")
+            else {}
+        )
+        if not answer.ok or not body.get("ok"):
+            self.tally.refused[str(body.get("reason") or f"HTTP {answer.status_code}")] += 1
+        return body
+
+    def _light(self, location: str) -> dict[str, Any]:
+        panel = self.supervisor.http.get(
+            f"{self.supervisor.base}/lights/panel", timeout=self.options.timeout
+        )
+        for bus in panel.json().get("buses", []) if panel.ok else []:
+            if bus.get("device") == self.device:
+                for light in bus.get("lights", []):
+                    if light.get("location") == location:
+                        return dict(light)
+        return {}
+
+    def _wait_lit(self, location: str, stop: threading.Event, flashing: bool = False) -> bool:
+        deadline = time.monotonic() + self.options.timeout
+        while not stop.is_set() and time.monotonic() < deadline:
+            light = self._light(location)
+            if light.get("lit") and (
+                not flashing or str(light.get("mode", "")).startswith("flash")
+            ):
+                return True
+            stop.wait(0.05)
+        return False
+
+    def _press(self, location: str) -> bool:
+        answer = self.supervisor.http.post(
+            f"{self.supervisor.base}/lights/press",
+            json={"device": self.device, "location": location, "button": "confirm"},
+            timeout=self.options.timeout,
+        )
+        return bool(answer.ok)
+
+    def _contents(self, code: str) -> dict[tuple[str, str], int] | None:
+        """Units picked into the cart, by (sku, unit); None when it is not a done cart."""
+        answer = self.supervisor.http.get(
+            f"{self.supervisor.base}/api/v1/batches/{code}", timeout=self.options.timeout
+        )
+        body = answer.json() if answer.ok else {}
+        if body.get("status") != "done":
+            return None
+        units: Counter[tuple[str, str]] = Counter()
+        for task in body.get("tasks", []):
+            if int(task.get("picked_quantity") or 0) > 0:
+                units[(str(task["sku"]), str(task.get("unit") or "each"))] += int(
+                    task["picked_quantity"]
+                )
+        return dict(units)
+
+    def sort_cart(self, cart: dict[str, Any], stop: threading.Event) -> bool:
+        """Sort one cart into the wall; whether the wall took it."""
+        contents = self._contents(str(cart["code"]))
+        totes = [t.get("tote") for t in cart.get("totes", []) if t.get("tote")]
+        if not contents or not totes:
+            return False
+        if not self._pause(self.options.scan_seconds, stop):
+            return False
+        started = self._scan(str(totes[0]))
+        if started.get("reason") != "wall_started":
+            return False
+        self.tally.carts += 1
+        full: set[str] = set()
+        for (sku, unit), units in sorted(contents.items()):
+            code = self.gtin_of(sku, unit) or sku
+            left = units
+            while left > 0 and not stop.is_set():
+                if not self._pause(self.options.scan_seconds, stop):
+                    return True
+                answer = self._scan(code)
+                if answer.get("reason") != "put_lit":
+                    break  # not for this wall (or already put): back to the cart
+                params = answer.get("params") or {}
+                location = self.slots[int(params["slot"]) - 1]
+                quantity = int(params["quantity"])
+                if not self._wait_lit(location, stop):
+                    self.tally.errors["slot not lit"] += 1
+                    break
+                self._pause(self.options.put_seconds, stop)
+                with self._changed:
+                    since = len(self._events)
+                if not self._press(location):
+                    self.tally.errors["press refused"] += 1
+                    break
+                done = self._wait_event(since, ("put_done", "put_not_expected"), stop)
+                if done is None or done.get("reason") != "put_done":
+                    self.tally.errors["put not confirmed"] += 1
+                    break
+                put = int((done.get("params") or {}).get("quantity") or quantity)
+                self.tally.puts += 1
+                self.tally.units += put
+                left -= put
+                if (done.get("params") or {}).get("full"):
+                    full.add(location)
+        log.info("put wall %s: cart %s sorted", self.device, cart["code"])
+        for location in sorted(full):
+            if stop.is_set() or not self._wait_lit(location, stop, flashing=True):
+                continue
+            self._pause(self.options.scan_seconds, stop)
+            with self._changed:
+                since = len(self._events)
+            if self._press(location) and self._wait_event(since, ("slot_cleared",), stop):
+                self.tally.cleared += 1
+        return True
+
+    def run(self, stop: threading.Event) -> None:
+        """Work carts as they come until ``stop`` is set."""
+        try:
+            self.connect()
+        except Exception as error:  # noqa: BLE001 - counted; the floor goes on without a wall
+            self.tally.errors[f"setup: {type(error).__name__}: {str(error)[:80]}"] += 1
+            log.warning("put-wall operator could not start: %s", error)
+            return
+        while not stop.is_set():
+            with self._changed:
+                if not self._carts:
+                    self._changed.wait(0.5)
+                    continue
+                cart = self._carts.pop(0)
+            try:
+                self.sort_cart(cart, stop)
+            except Exception as error:  # noqa: BLE001 - the next cart goes on
+                self.tally.errors[type(error).__name__] += 1
+                log.warning("put wall round failed: %s", error)
+        self.close()
+
 
 class Simulation:
     """Many virtual pickers, one thread each (and a replenisher when a supervisor is given)."""
@@ -388,10 +793,50 @@ class Simulation:
         self.presses = 0
         self.packed = 0
         self.stop = threading.Event()
+        self.dock_loader: DockLoader | None = None
+        self.put_wall: PutWallOperator | None = None
+        if supervisor is not None:
+            self.dock_loader = self._dock_loader(supervisor)
+            self.put_wall = self._put_wall_operator(supervisor, gtin_of)
+        cart_done = self.put_wall.take if self.put_wall is not None else None
         self.pickers = [
-            VirtualPicker(i, badge, options, gtin_of) for i, badge in enumerate(options.badges, 1)
+            VirtualPicker(i, badge, options, gtin_of, cart_done)
+            for i, badge in enumerate(options.badges, 1)
         ]
         self._threads: list[threading.Thread] = []
+
+    def _dock_loader(self, supervisor: Supervisor) -> DockLoader | None:
+        dock = self.options.dock
+        if dock is None:
+            try:
+                dock = next(iter(supervisor.dock_doors()), "")
+            except Exception as error:  # noqa: BLE001 - the floor goes on without a loader
+                log.warning("no dock loader: %s", error)
+                dock = ""
+        return DockLoader(supervisor, self.options, dock) if dock else None
+
+    def _put_wall_operator(
+        self, supervisor: Supervisor, gtin_of: GtinLookup
+    ) -> PutWallOperator | None:
+        if self.options.put_wall == "":
+            return None
+        try:
+            answer = supervisor.http.get(f"{supervisor.base}/lights/panel", timeout=10)
+            buses = answer.json().get("buses", []) if answer.ok else []
+        except Exception as error:  # noqa: BLE001 - the floor goes on without a wall
+            log.warning("no put-wall operator: %s", error)
+            return None
+        walls = [
+            bus
+            for bus in buses
+            if bus.get("simulated") and not bus.get("zone") and bus.get("station")
+        ]
+        wall = next((b for b in walls if self.options.put_wall in (None, b["device"])), None)
+        if wall is None:
+            log.warning("no simulated put wall %s on the light panel", self.options.put_wall or "")
+            return None
+        slots = [str(light["location"]) for light in wall.get("lights", [])]
+        return PutWallOperator(supervisor, self.options, str(wall["device"]), slots, gtin_of)
 
     def start(self, wait_ready: bool = True) -> None:
         """Start every picker; with ``wait_ready``, return once all are signed in."""
@@ -406,11 +851,15 @@ class Simulation:
             with contextlib.suppress(threading.BrokenBarrierError):
                 ready.wait(timeout=self.options.timeout * 6)
         if self.supervisor is not None:
-            jobs = (
+            jobs: list[tuple[Callable[[], None], str]] = [
                 (self._replenish, "sim-replenisher"),
                 (self._press, "sim-lights"),
                 (self._pack, "sim-packer"),
-            )
+            ]
+            if self.dock_loader is not None:
+                jobs.append((self._load, "sim-dock"))
+            if self.put_wall is not None:
+                jobs.append((functools.partial(self.put_wall.run, self.stop), "sim-put-wall"))
             for target, name in jobs:
                 thread = threading.Thread(target=target, name=name, daemon=True)
                 thread.start()
@@ -449,6 +898,15 @@ class Simulation:
             except Exception as error:  # noqa: BLE001 - try again next round
                 log.warning("packing round failed: %s", error)
 
+    def _load(self) -> None:
+        """A loader at the dock: a round every ~2 minutes (``speed`` divides it)."""
+        assert self.dock_loader is not None
+        while not self.stop.wait(max(0.2, 120.0 / self.options.speed)):
+            try:
+                self.dock_loader.round(self.stop)
+            except Exception as error:  # noqa: BLE001 - try again next round
+                log.warning("dock round failed: %s", error)
+
     def run_for(self, seconds: float | None) -> None:
         """Let them work ``seconds`` (or until Ctrl+C / :meth:`halt`)."""
         try:
@@ -479,6 +937,22 @@ class Simulation:
         totals["replenished"] = self.replenished
         totals["light_presses"] = self.presses
         totals["packed"] = self.packed
+        dock = self.dock_loader.tally if self.dock_loader is not None else DockTally()
+        totals["dock"] = self.dock_loader.dock if self.dock_loader is not None else None
+        totals["parcels_loaded"] = dock.parcels_loaded
+        totals["load_refused"] = dock.refused
+        totals["trucks"] = dock.trucks
+        totals["orders_shipped"] = dock.orders_shipped
+        totals["parcels_shipped"] = dock.parcels_shipped
+        wall = self.put_wall.tally if self.put_wall is not None else WallTally()
+        totals["put_wall"] = self.put_wall.device if self.put_wall is not None else None
+        totals["wall_carts"] = wall.carts
+        totals["wall_puts"] = wall.puts
+        totals["wall_units"] = wall.units
+        totals["wall_cleared"] = wall.cleared
+        totals["wall_skipped"] = wall.skipped
+        totals["wall_refused"] = dict(wall.refused)
+        errors.update({f"put wall: {k}": v for k, v in wall.errors.items()})
         totals["errors"] = dict(errors)
         totals["refused"] = dict(refused)
         return totals

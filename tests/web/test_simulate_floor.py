@@ -1,0 +1,228 @@
+"""`wms simulate` on the demo floor with its simulated devices: the put wall and the dock.
+
+The server is `wms demo` itself (with its simulated light buses and scanners, without its own
+background simulator); one `wms simulate` run drives it and the tests read the database.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from sqlalchemy import func, select
+
+from wms.db import Database
+from wms.db.schema import (
+    BatchOrder,
+    Movement,
+    Order,
+    Parcel,
+    PickBatch,
+    PickTask,
+    ScanEvent,
+    Shipment,
+)
+from wms.model import MovementKind, OrderStatus, ParcelStatus, ScanOutcome, ShipmentStatus
+
+WALL_STATION = "put-wall-1"  # the demo's put wall (web/floor_devices.py demo_floor)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if k not in ("WMS_CONFIG", "WMS_DATABASE_URL")}
+
+
+@pytest.fixture(scope="module")
+def demo_floor(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[list[str], str, str]]:
+    """`wms demo --no-simulate` serving a small warehouse: (wms command, url, database url)."""
+    root = tmp_path_factory.mktemp("simulated-floor")
+    config = yaml.safe_load(Path("config.yaml").read_text())
+    database_url = f"sqlite:///{root / 'demo.sqlite3'}"
+    port = _free_port()
+    config["database"]["url"] = database_url
+    config["server"].update({"port": port, "host": "127.0.0.1"})
+    if "worker" in config["server"]:
+        # The demo's light and scanner simulators run in the worker on their own event loops.
+        config["server"]["worker"] = "gthread"
+    config_path = root / "config.yaml"
+    config_path.write_text(yaml.safe_dump(config))
+    wms = [sys.executable, "-m", "web.cli", "--config", str(config_path)]
+    log = (root / "server.log").open("w")
+    process = subprocess.Popen(
+        [*wms, "demo", "--no-simulate", "--database", database_url, "--locations", "200",
+         "--items", "80", "--b2c-orders", "40", "--b2b-orders", "0"],
+        env=_env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            break
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                raise RuntimeError((root / "server.log").read_text()) from None
+            time.sleep(0.2)
+    try:
+        yield wms, f"http://127.0.0.1:{port}", database_url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def simulated(demo_floor: tuple[list[str], str, str]) -> tuple[dict[str, Any], str, str]:
+    """One simulator run on the demo floor: (summary, its stderr log, database url)."""
+    wms, url, database_url = demo_floor
+    run = subprocess.run(
+        [*wms, "simulate", "--url", url, "--pickers", "2", "--speed", "40",
+         "--duration", "25", "--truck-parcels", "3", "--truck-minutes", "5", "--seed", "5",
+         "--json"],
+        env=_env(), capture_output=True, text=True, timeout=180,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr + run.stdout
+    return json.loads(run.stdout.strip().splitlines()[-1]), run.stderr, database_url
+
+
+def test_dock_loader_loads_parcels_and_trucks_leave(simulated):
+    summary, log, database_url = simulated
+    assert summary["dock"] == "DOCK-1", summary  # the first dock door of the demo
+    assert summary["packed"] > 0 and summary["parcels_loaded"] > 0, summary
+    assert summary["trucks"] > 0 and summary["orders_shipped"] > 0, summary
+    assert summary["load_refused"] == 0 and not summary["errors"], summary
+    assert log.count(" left DOCK-1 with ") == summary["trucks"], log
+
+    db = Database(database_url)
+    try:
+        with db.read() as session:
+            shipped = session.scalars(
+                select(Shipment).where(Shipment.status == ShipmentStatus.SHIPPED)
+            ).all()
+            by_status: Counter[ParcelStatus] = Counter()
+            for status, n in session.execute(
+                select(Parcel.status, func.count()).group_by(Parcel.status)
+            ):
+                by_status[status] = int(n)
+            orders_shipped = session.scalar(
+                select(func.count()).select_from(Order).where(Order.status == OrderStatus.SHIPPED)
+            )
+            shipped_ids = session.scalars(
+                select(Order.id).where(Order.status == OrderStatus.SHIPPED)
+            ).all()
+            parcels_per_truck = [
+                int(n)
+                for n in session.scalars(
+                    select(func.count())
+                    .select_from(Parcel)
+                    .join(Shipment, Shipment.id == Parcel.shipment_id)
+                    .where(Shipment.status == ShipmentStatus.SHIPPED)
+                    .group_by(Shipment.id)
+                )
+            ]
+            moved_out = set(
+                session.scalars(
+                    select(Movement.order_id).where(Movement.kind == MovementKind.SHIP)
+                ).all()
+            )
+    finally:
+        db.dispose()
+    # Each truck the simulator let go is a shipped shipment, at its door; each of its parcels
+    # and orders is shipped, and the stock left the building through the ledger.
+    assert len(shipped) == summary["trucks"]
+    assert {s.dock for s in shipped} == {"DOCK-1"}
+    assert all(s.shipped_by is not None for s in shipped)
+    assert orders_shipped == summary["orders_shipped"]
+    assert by_status[ParcelStatus.SHIPPED] == summary["parcels_shipped"]
+    assert (
+        by_status[ParcelStatus.SHIPPED] + by_status[ParcelStatus.LOADED]
+        == summary["parcels_loaded"]
+    )
+    assert set(shipped_ids) <= moved_out and shipped_ids
+    # A truck leaves full (3 parcels here) or after its minutes (5 at x40 = 7.5 s).
+    assert len(parcels_per_truck) == len(shipped) and max(parcels_per_truck) >= 3
+
+
+def test_put_wall_operator_sorts_finished_carts(simulated):
+    summary, log, database_url = simulated
+    assert summary["put_wall"] == "demo-put-wall", summary
+    assert summary["wall_carts"] > 0, summary
+    assert summary["wall_puts"] > 0 and summary["wall_units"] >= summary["wall_puts"], summary
+    assert summary["wall_cleared"] > 0, summary
+    assert not summary["wall_refused"] and not summary["errors"], summary
+
+    db = Database(database_url)
+    try:
+        with db.read() as session:
+            events = session.execute(
+                select(ScanEvent.kind, ScanEvent.outcome, ScanEvent.parsed)
+                .where(ScanEvent.station == WALL_STATION)
+                .order_by(ScanEvent.received_at, ScanEvent.id)
+            ).all()
+            started = [int(p["batch"]) for k, o, p in events if k == "put_start"]
+            picked = {
+                (int(batch), int(order), int(item)): int(units)
+                for batch, order, item, units in session.execute(
+                    select(
+                        PickTask.batch_id,
+                        PickTask.order_id,
+                        PickTask.item_id,
+                        func.sum(PickTask.picked_quantity),
+                    )
+                    .where(PickTask.batch_id.in_(started))
+                    .group_by(PickTask.batch_id, PickTask.order_id, PickTask.item_id)
+                )
+                if units
+            }
+            batch_orders: dict[int, set[int]] = {batch: set() for batch in started}
+            for batch, order in session.execute(
+                select(BatchOrder.batch_id, BatchOrder.order_id).where(
+                    BatchOrder.batch_id.in_(started)
+                )
+            ):
+                batch_orders[int(batch)].add(int(order))
+            kinds = {
+                int(b.id): b.kind.value
+                for b in session.scalars(select(PickBatch).where(PickBatch.id.in_(started)))
+            }
+    finally:
+        db.dispose()
+    assert all(o is ScanOutcome.ACCEPTED for _k, o, _p in events), events
+    # What the simulator counted is what the wall recorded in the scan log.
+    assert len(started) == summary["wall_carts"]
+    puts = [p for k, _o, p in events if k == "put"]
+    assert len(puts) == summary["wall_puts"]
+    assert sum(int(p["quantity"]) for p in puts) == summary["wall_units"]
+    assert sum(1 for k, _o, _p in events if k == "put_clear") == summary["wall_cleared"]
+    # Only finished cluster carts of several orders come to the wall, and the units went to
+    # their own orders' slots: every cart but the last (cut off by --duration) wholly sorted.
+    assert set(kinds.values()) == {"cluster"}
+    assert all(len(batch_orders[b]) >= 2 for b in started)
+    put_units: Counter[tuple[int, int, int]] = Counter()
+    for p in puts:
+        assert int(p["order"]) in batch_orders[int(p["batch"])]
+        put_units[(int(p["batch"]), int(p["order"]), int(p["item"]))] += int(p["quantity"])
+    for key, units in put_units.items():
+        assert units <= picked[key], key
+    for batch in started[:-1]:
+        wanted = {k: v for k, v in picked.items() if k[0] == batch}
+        assert {k: v for k, v in put_units.items() if k[0] == batch} == wanted, batch
+    assert log.count("put wall demo-put-wall: cart ") >= len(started) - 1
