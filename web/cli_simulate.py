@@ -302,6 +302,9 @@ def start_in_background(
     if config:
         command += ["--config", config]
     command += ["simulate", "--url", url, "--database", database_url, "--pickers", str(pickers)]
+    from pathlib import Path
+
+    Path(log_path).parent.mkdir(parents=True, exist_ok=True)  # var/ of a fresh instance
     log = open(log_path, "w", encoding="utf-8")  # noqa: SIM115 - kept open for the child
     child = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
 
