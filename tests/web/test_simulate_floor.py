@@ -56,9 +56,6 @@ def demo_floor(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[list[
     port = _free_port()
     config["database"]["url"] = database_url
     config["server"].update({"port": port, "host": "127.0.0.1"})
-    if "worker" in config["server"]:
-        # The demo's light and scanner simulators run in the worker on their own event loops.
-        config["server"]["worker"] = "gthread"
     config_path = root / "config.yaml"
     config_path.write_text(yaml.safe_dump(config))
     wms = [sys.executable, "-m", "web.cli", "--config", str(config_path)]
