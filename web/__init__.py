@@ -6,9 +6,9 @@ import logging
 import os
 import secrets
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
-from flask import Flask, abort, request
+from flask import Flask, request
 from flask_babel import get_locale
 from flask_login import current_user
 
@@ -74,13 +74,9 @@ def create_app(
     socketio.init_app(
         app, async_mode="gevent" if gevent_patched() else "threading", async_handlers=False
     )
-    # Flask-SocketIO pushes a request context for every event, on the socket's URL (a
-    # websocket upgrade, or polling). With no rule for it, Flask stores a NotFound whose
-    # traceback holds the context in a reference cycle: ~70 objects of cyclic garbage per
-    # event, and 150-250 ms pauses of the cycle collector at a few hundred scans a second.
-    # The engine.io middleware answers this path before Flask: the rules are only matched.
-    app.add_url_rule("/socket.io/", "socketio_path", _never_served)
-    app.add_url_rule("/socket.io/", "socketio_path", _never_served, websocket=True)
+    from web import socket_events
+
+    socket_events.install(app)
 
     from web import auth, pages
 
@@ -116,11 +112,6 @@ def create_app(
             level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s"
         )
     return app
-
-
-def _never_served() -> NoReturn:
-    """The Socket.IO path is answered by the engine.io middleware, not by a view."""
-    abort(404)
 
 
 def _select_locale() -> str | None:

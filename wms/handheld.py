@@ -7,7 +7,7 @@ handheld resending after losing the Wi-Fi) gets the stored answer, and changes n
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from sqlalchemy import Table, bindparam, func, select, update
@@ -53,7 +53,14 @@ class Answer:
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form, as stored in the scan log and sent over the socket."""
-        return asdict(self)
+        # Not dataclasses.asdict: its deep copy of params cost more than the rest of this.
+        return {
+            "ok": self.ok,
+            "reason": self.reason,
+            "params": dict(self.params),
+            "step": self.step,
+            "repeated": self.repeated,
+        }
 
 
 def current_batch(session: Session, user_id: int) -> PickBatch | None:
@@ -448,7 +455,7 @@ def _parsed_json(parsed: ParsedScan | None) -> dict[str, Any]:
         return {}
     return {
         k: (v.isoformat() if isinstance(v, dt.date) else v)
-        for k, v in asdict(parsed).items()
+        for k, v in ((f.name, getattr(parsed, f.name)) for f in fields(parsed))
         if v is not None and k != "raw"
     }
 

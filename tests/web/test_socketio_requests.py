@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import uuid
 
 from flask import Flask, request
 
@@ -36,3 +37,35 @@ def test_an_event_context_leaves_little_cyclic_garbage(app: Flask) -> None:
     finally:
         gc.enable()
     assert collected < 200 * 20, collected
+
+
+def test_socket_events_reuse_the_sockets_session_instead_of_the_cookie(
+    app: Flask, client, login, monkeypatch
+) -> None:
+    from flask.sessions import SecureCookieSessionInterface
+
+    from web.extensions import socketio
+    from wms.model import Role
+
+    login(Role.PICKER)
+    decoded: list[str] = []
+    original = SecureCookieSessionInterface.open_session
+
+    def counting(self, app_, request_):
+        decoded.append(request_.path)
+        return original(self, app_, request_)
+
+    monkeypatch.setattr(SecureCookieSessionInterface, "open_session", counting)
+    socket = socketio.test_client(app, namespace="/handheld", flask_test_client=client)
+    assert socket.is_connected("/handheld")
+    before = len(decoded)
+    for _ in range(5):
+        answer = socket.emit(
+            "scan",
+            {"client_id": uuid.uuid4().hex, "raw": "NOWHERE"},
+            namespace="/handheld",
+            callback=True,
+        )
+        assert answer["reason"] == "no_batch"  # still the signed-in picker: answered, not refused
+    assert len(decoded) == before  # the events used the socket's kept session
+    socket.disconnect("/handheld")
