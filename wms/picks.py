@@ -493,21 +493,33 @@ def report_short(
     return ShortResult(task.id, found, missing, reallocated, backordered, exception.id, release)
 
 
+_location_t: Table = metadata.tables["location"]
+_FACE_LEVEL = select(
+    _location_t.c.type,
+    _location_t.c.replenish_min,
+    _location_t.c.replenish_max,
+    select(func.coalesce(func.sum(_stock_t.c.on_hand), 0))
+    .where(_stock_t.c.location_id == _location_t.c.id, _stock_t.c.item_id == bindparam("p_item"))
+    .scalar_subquery()
+    .label("on_hand"),
+).where(_location_t.c.id == bindparam("p_location"))
+
+
 def check_replenishment(
     session: Session, location_id: int, item_id: int, *, now: dt.datetime | None = None
 ) -> ReplenishmentTask | None:
     """A pick face under its minimum gets a replenishment from reserve, up to its maximum."""
-    face = session.get_one(Location, location_id)
+    # Every pick asks this: one Core read of the face and what it holds (no ORM load).
+    face = (
+        session.connection()
+        .execute(_FACE_LEVEL, {"p_location": location_id, "p_item": item_id})
+        .one_or_none()
+    )
+    if face is None:
+        raise NotFound(f"location {location_id} does not exist", location_id=location_id)
     if face.type is not LocationType.PICK_FACE or face.replenish_min is None:
         return None
-    on_hand = int(
-        session.scalar(
-            select(func.coalesce(func.sum(Stock.on_hand), 0)).where(
-                Stock.location_id == location_id, Stock.item_id == item_id
-            )
-        )
-        or 0
-    )
+    on_hand = int(face.on_hand or 0)
     if on_hand >= face.replenish_min:
         return None
     pending = session.scalar(
