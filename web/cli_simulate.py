@@ -180,6 +180,35 @@ def gtin_lookup(db: Database) -> Any:
     "(default: the first simulated put wall on the light panel; '' for none).",
 )
 @click.option(
+    "--release-below",
+    type=click.IntRange(0),
+    default=None,
+    help="The supervisor releases the next planned wave (earliest cut-off first; planning "
+    "waves first when none is planned but allocated orders wait) while fewer pick carts than "
+    "this wait for a picker (open or assigned). Default: twice the pickers; 0 never releases.",
+)
+@click.option(
+    "--release-check-seconds",
+    type=click.FloatRange(0),
+    default=30.0,
+    show_default=True,
+    help="How often (at speed 1) the supervisor looks at the carts waiting.",
+)
+@click.option(
+    "--order-rate",
+    type=click.FloatRange(0),
+    default=3.0,
+    show_default=True,
+    help="New webshop (B2C) orders a minute at speed 1, posted through the orders API for "
+    "SKUs with free stock (--speed multiplies it); 0 switches the order feed off.",
+)
+@click.option(
+    "--order-prefix",
+    default="SIM-",
+    show_default=True,
+    help="Fed orders are numbered PREFIX<run>-<n> (<run> is unique to each run).",
+)
+@click.option(
     "--wait",
     type=click.FloatRange(0),
     default=60.0,
@@ -207,6 +236,10 @@ def simulate_command(
     truck_parcels: int,
     truck_minutes: float,
     put_wall: str | None,
+    release_below: int | None,
+    release_check_seconds: float,
+    order_rate: float,
+    order_prefix: str,
     wait: float,
     database: str | None,
     as_json: bool,
@@ -214,7 +247,8 @@ def simulate_command(
     """Virtual pickers as real Socket.IO handhelds on a running server: they take carts, walk,
     scan (sometimes wrongly), report the odd short pick; with --speed high, a load generator.
     The supervisor replenishes, presses pick-to-light lights, sorts carts into the put wall,
-    packs, loads the parcels at the dock and lets the trucks go.
+    packs, loads the parcels at the dock and lets the trucks go. It also keeps the floor busy:
+    it releases the next wave when few carts wait, and new webshop orders keep arriving.
     """
     import logging
 
@@ -262,6 +296,10 @@ def simulate_command(
             truck_parcels=truck_parcels,
             truck_minutes=truck_minutes,
             put_wall=put_wall,
+            release_below=release_below,
+            release_check_seconds=release_check_seconds,
+            order_rate=order_rate,
+            order_prefix=order_prefix,
         )
         simulation = Simulation(options, gtin_lookup(db), boss)
         signal.signal(signal.SIGTERM, lambda *_: simulation.stop.set())
@@ -286,7 +324,11 @@ def simulate_command(
             f"{summary['wall_puts']} ({summary['wall_units']} units), slots cleared "
             f"{summary['wall_cleared']}; dock {summary['dock'] or '-'}: parcels loaded "
             f"{summary['parcels_loaded']}, trucks {summary['trucks']} ({summary['orders_shipped']} "
-            f"orders shipped); errors {summary['errors'] or 0}"
+            f"orders shipped); waves released {summary['waves_released']} "
+            f"({summary['orders_released']} orders, {summary['carts_released']} carts; "
+            f"{summary['waves_planned']} planned), orders fed {summary['orders_fed']} "
+            f"({summary['fed_backordered']} not wholly allocated, {summary['orders_refused']} "
+            f"refused); errors {summary['errors'] or 0}"
         )
     sys.stdout.flush()
 

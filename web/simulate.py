@@ -33,6 +33,7 @@ USER_AGENT = "wms-floor-simulator/1.0"
 log = logging.getLogger(__name__)
 
 GtinLookup = Callable[[str, str], str | None]  # (sku, unit: each/case/pallet) -> barcode
+_NEVER = threading.Event()  # a stop that never comes: wait out an answer already asked for
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,13 @@ class SimulationOptions:
     # The put-wall operator: None = the first simulated put wall on the light panel, "" = none.
     put_wall: str | None = None
     put_seconds: float = 3.0  # to put the units of one lit slot, at speed 1
+    # The shift lead releases the next wave while fewer carts than this wait for a picker:
+    # None = twice the number of pickers, 0 = never.
+    release_below: int | None = None
+    release_check_seconds: float = 30.0  # the lead looks at the floor this often, at speed 1
+    order_rate: float = 3.0  # new webshop orders a minute at speed 1 (0 = no order feed)
+    order_prefix: str = "SIM-"  # fed orders are numbered <prefix><run>-<n>
+    order_batch_seconds: float = 60.0  # the orders that arrived are posted this often, speed 1
 
 
 @dataclass
@@ -471,6 +479,96 @@ class Supervisor:
         result: dict[str, Any] = answer.json()
         return result
 
+    # ------------------------------------------------------------------ the flow of work
+
+    def waiting_carts(self) -> int:
+        """Pick carts (batches) released but not yet being picked: status open or assigned."""
+        answer = self.http.get(
+            f"{self.base}/api/v1/batches",
+            params={"status": "open,assigned", "page_size": 1},
+            timeout=self.timeout,
+        )
+        answer.raise_for_status()
+        return int(answer.json().get("total") or 0)
+
+    def planned_waves(self) -> list[dict[str, Any]]:
+        """The planned waves, earliest cut-off first (then the highest priority)."""
+        answer = self.http.get(
+            f"{self.base}/api/v1/waves",
+            params={"status": "planned", "page_size": 500},
+            timeout=self.timeout,
+        )
+        answer.raise_for_status()
+        waves = list(answer.json().get("items", []))
+        return sorted(
+            waves,
+            key=lambda w: (w.get("cut_off") is None, str(w.get("cut_off") or ""),
+                           -int(w.get("priority") or 0), str(w["code"])),
+        )  # fmt: skip
+
+    def orders_to_plan(self) -> int:
+        """Allocated (or partly allocated) orders: those of no wave are what planning takes."""
+        answer = self.http.get(
+            f"{self.base}/api/v1/orders",
+            params={"status": "allocated,partly_allocated", "page_size": 1},
+            timeout=self.timeout,
+        )
+        answer.raise_for_status()
+        return int(answer.json().get("total") or 0)
+
+    def plan_waves(self) -> list[dict[str, Any]]:
+        """Plan waves of the allocated orders in no wave (``POST /api/v1/waves/plan``)."""
+        answer = self.http.post(f"{self.base}/api/v1/waves/plan", json={}, timeout=self.timeout)
+        if not answer.ok:
+            log.info("waves not planned: %s", answer.text[:200])
+            return []
+        return list(answer.json().get("waves", []))
+
+    def release_wave(self, code: str) -> dict[str, Any] | None:
+        """Release a planned wave to the floor: the release result, or None when refused."""
+        from urllib.parse import quote
+
+        answer = self.http.post(
+            f"{self.base}/api/v1/waves/{quote(code, safe='/')}/release",
+            json={},
+            timeout=self.timeout,
+        )
+        if not answer.ok:
+            log.info("wave %s not released: %s", code, answer.text[:200])
+            return None
+        result: dict[str, Any] = answer.json()
+        return result
+
+    def available_stock(self, max_pages: int = 20) -> dict[str, int]:
+        """Units free to promise per SKU (on hand minus reserved, over every location)."""
+        found: Counter[str] = Counter()
+        page = 1
+        while page <= max_pages:
+            answer = self.http.get(
+                f"{self.base}/api/v1/stock",
+                params={"page_size": 500, "page": page},
+                timeout=self.timeout,
+            )
+            answer.raise_for_status()
+            body = answer.json()
+            for row in body.get("items", []):
+                if int(row.get("available") or 0) > 0:
+                    found[str(row["sku"])] += int(row["available"])
+            if page >= int(body.get("pages") or 0):
+                break
+            page += 1
+        return dict(found)
+
+    def create_order(self, order: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        """Post a new order (``POST /api/v1/orders``): (HTTP status, answer)."""
+        answer = self.http.post(f"{self.base}/api/v1/orders", json=order, timeout=self.timeout)
+        body: dict[str, Any] = (
+            answer.json()
+            if answer.headers.get("content-type", "").startswith("application/json")
+            else {"error": answer.text[:200]}
+        )
+        return answer.status_code, body
+
 
 @dataclass
 class DockTally:
@@ -727,7 +825,8 @@ class PutWallOperator:
                 location = self.slots[int(params["slot"]) - 1]
                 quantity = int(params["quantity"])
                 if not self._wait_lit(location, stop):
-                    self.tally.errors["slot not lit"] += 1
+                    if not stop.is_set():  # not an error when the run ends meanwhile
+                        self.tally.errors["slot not lit"] += 1
                     break
                 self._pause(self.options.put_seconds, stop)
                 with self._changed:
@@ -735,7 +834,9 @@ class PutWallOperator:
                 if not self._press(location):
                     self.tally.errors["press refused"] += 1
                     break
-                done = self._wait_event(since, ("put_done", "put_not_expected"), stop)
+                # Once pressed, the answer is awaited even when the run ends meanwhile (the
+                # put is recorded anyway, and so must be counted).
+                done = self._wait_event(since, ("put_done", "put_not_expected"), _NEVER)
                 if done is None or done.get("reason") != "put_done":
                     self.tally.errors["put not confirmed"] += 1
                     break
@@ -752,7 +853,7 @@ class PutWallOperator:
             self._pause(self.options.scan_seconds, stop)
             with self._changed:
                 since = len(self._events)
-            if self._press(location) and self._wait_event(since, ("slot_cleared",), stop):
+            if self._press(location) and self._wait_event(since, ("slot_cleared",), _NEVER):
                 self.tally.cleared += 1
         return True
 
@@ -778,6 +879,239 @@ class PutWallOperator:
         self.close()
 
 
+@dataclass
+class FlowTally:
+    """What the virtual shift lead did: waves planned and released, orders fed in."""
+
+    waves_planned: int = 0
+    waves_released: int = 0
+    orders_released: int = 0  # orders of the released waves
+    carts_released: int = 0  # pick batches the released waves became
+    orders_fed: int = 0  # new orders the feed posted and the API recorded
+    lines_fed: int = 0
+    units_fed: int = 0
+    fed_backordered: int = 0  # fed orders recorded but not (wholly) allocated
+    orders_refused: int = 0  # fed orders the API refused
+    no_stock: int = 0  # feed rounds cut short: no SKU with free stock left to order
+    errors: Counter[str] = field(default_factory=Counter)
+
+
+# Webshop carriers: their last collection of the day (hour, UTC) and services (as the demo's).
+FEED_CARRIERS: tuple[tuple[str, int, tuple[str, ...], float], ...] = (
+    ("bpost", 18, ("24h Pro", "Pick-up point"), 0.4),
+    ("PostNL", 16, ("Standard", "Pick-up point"), 0.25),
+    ("DPD", 14, ("Classic", "Predict"), 0.2),
+    ("DHL", 16, ("Parcel Connect", "Express"), 0.15),
+)
+FEED_ADDRESSES: tuple[tuple[str, str, str, str], ...] = (
+    ("BE", "Kerkstraat", "2000", "Antwerpen"),
+    ("BE", "Rue de la Loi", "1000", "Bruxelles"),
+    ("BE", "Stationsstraat", "9000", "Gent"),
+    ("NL", "Dorpsstraat", "3511 AA", "Utrecht"),
+    ("NL", "Kalverstraat", "1012 AB", "Amsterdam"),
+    ("FR", "rue Victor Hugo", "59000", "Lille"),
+)
+FEED_NAMES = ("Emma", "Louis", "Lieke", "Daan", "Camille", "Hugo", "Mila", "Noah", "Jade")
+FEED_SURNAMES = ("Peeters", "Janssens", "de Vries", "Bakker", "Martin", "Dubois", "Maes")
+
+
+def next_collection(now: dt.datetime, hour: int, margin_minutes: float = 60.0) -> dt.datetime:
+    """The carrier's next collection at ``hour`` (UTC) that leaves ``margin_minutes`` to pick."""
+    now = now.astimezone(dt.UTC)
+    day = now.date()
+    while True:
+        moment = dt.datetime.combine(day, dt.time(hour), tzinfo=dt.UTC)
+        if moment - now >= dt.timedelta(minutes=margin_minutes):
+            return moment
+        day += dt.timedelta(days=1)
+
+
+class ShiftLead:
+    """The supervisor who keeps the floor busy, and the webshop that keeps ordering.
+
+    Release: every ``release_check_seconds`` (at the simulation's speed) the lead counts the
+    pick carts waiting for a picker (``GET /api/v1/batches?status=open,assigned``); below
+    ``release_below`` the next planned wave is released (``GET /api/v1/waves?status=planned``,
+    earliest cut-off first; ``POST /api/v1/waves/<code>/release``), wave after wave until
+    enough carts wait. With no wave planned while allocated orders wait, the lead plans waves
+    first (``POST /api/v1/waves/plan``).
+
+    Feed: new B2C orders arrive at random (a Poisson stream of ``order_rate`` orders a minute
+    at speed 1) and are posted as the webshop would (``POST /api/v1/orders``, allocated at
+    once), numbered ``<order_prefix><run>-<n>``, for SKUs with free stock
+    (``GET /api/v1/stock``, read again now and then), one to four lines of one or two units.
+    """
+
+    def __init__(self, supervisor: Supervisor, options: SimulationOptions, release_below: int):
+        self.supervisor, self.options = supervisor, options
+        self.release_below = release_below
+        self.tally = FlowTally()
+        self.random = random.Random(options.seed * 97 + 13)
+        self.run_id = uuid.uuid4().hex[:6].upper()
+        self._fed = 0
+        self._stock: dict[str, int] = {}
+        self._stock_read = -1e9  # monotonic time of the last stock read
+        self._refused_waves: set[str] = set()
+
+    # -- releasing waves
+
+    def release_round(self) -> int:
+        """Release planned waves while fewer than ``release_below`` carts wait; how many."""
+        if self.release_below <= 0:
+            return 0
+        waiting = self.supervisor.waiting_carts()
+        released = 0
+        planned_once = False
+        while waiting < self.release_below:
+            waves = [
+                w
+                for w in self.supervisor.planned_waves()
+                if str(w["code"]) not in self._refused_waves
+            ]
+            if not waves and not planned_once and self.supervisor.orders_to_plan():
+                planned_once = True
+                new = self.supervisor.plan_waves()
+                self.tally.waves_planned += len(new)
+                if new:
+                    log.info(
+                        "supervisor planned %d wave(s) of %d order(s)",
+                        len(new),
+                        sum(int(w.get("orders") or 0) for w in new),
+                    )
+                continue
+            if not waves:
+                break
+            wave = waves[0]
+            code = str(wave["code"])
+            result = self.supervisor.release_wave(code)
+            if result is None:
+                self._refused_waves.add(code)
+                self.tally.errors["wave refused"] += 1
+                continue
+            carts = len(result.get("batches") or [])
+            self.tally.waves_released += 1
+            self.tally.orders_released += int(result.get("orders") or 0)
+            self.tally.carts_released += carts
+            released += 1
+            log.info(
+                "supervisor released wave %s (cut-off %s, %s): %d order(s) in %d cart(s), "
+                "%d pick(s); %d cart(s) were waiting (below %d)",
+                code,
+                wave.get("cut_off") or "-",
+                wave.get("carrier") or "-",
+                int(result.get("orders") or 0),
+                carts,
+                int(result.get("tasks") or 0),
+                waiting,
+                self.release_below,
+            )
+            waiting += carts
+        return released
+
+    # -- the order feed
+
+    def arrivals(self, minutes: float) -> int:
+        """How many orders arrive in ``minutes`` of simulated time (Poisson)."""
+        rate = self.options.order_rate * minutes
+        if rate <= 0:
+            return 0
+        count, elapsed = 0, self.random.expovariate(1.0)
+        while elapsed < rate:
+            count += 1
+            elapsed += self.random.expovariate(1.0)
+        return count
+
+    def _skus(self) -> dict[str, int]:
+        now = time.monotonic()
+        if now - self._stock_read > max(5.0, 300.0 / self.options.speed) or not self._stock:
+            self._stock = {s: n for s, n in self.supervisor.available_stock().items() if n >= 2}
+            self._stock_read = now
+        return self._stock
+
+    def new_order(self, now: dt.datetime | None = None) -> dict[str, Any] | None:
+        """The next webshop order (a ``POST /api/v1/orders`` body), or None without stock."""
+        stock = self._skus()
+        if not stock:
+            return None
+        r = self.random.random()
+        line_count = 1 if r < 0.65 else 2 if r < 0.9 else 3 if r < 0.97 else 4
+        skus = sorted(stock)
+        chosen = dict.fromkeys(
+            self.random.choices(skus, weights=[stock[s] for s in skus], k=line_count)
+        )
+        lines = []
+        for sku in chosen:
+            quantity = min(stock[sku], 1 if self.random.random() < 0.85 else 2)
+            if quantity > 0:
+                lines.append({"sku": sku, "quantity": quantity})
+                stock[sku] -= quantity  # reserved by this order (until the next stock read)
+        for sku in [s for s in chosen if stock.get(s, 0) < 1]:
+            stock.pop(sku, None)
+        if not lines:
+            return None
+        carrier, hour, services, _ = self.random.choices(
+            FEED_CARRIERS, weights=[c[3] for c in FEED_CARRIERS]
+        )[0]
+        country, street, postcode, city = self.random.choice(FEED_ADDRESSES)
+        self._fed += 1
+        return {
+            "number": f"{self.options.order_prefix}{self.run_id}-{self._fed:05d}",
+            "kind": "b2c",
+            "ship_to": {
+                "name": f"{self.random.choice(FEED_NAMES)} {self.random.choice(FEED_SURNAMES)}",
+                "address": f"{street} {self.random.randint(1, 180)}",
+                "postcode": postcode,
+                "city": city,
+                "country": country,
+            },
+            "priority": 0 if self.random.random() < 0.9 else 1,
+            "cut_off": next_collection(now or dt.datetime.now(dt.UTC), hour).isoformat(),
+            "carrier": carrier,
+            "service": self.random.choice(services),
+            "lines": lines,
+        }
+
+    def feed(self, count: int, stop: threading.Event | None = None) -> int:
+        """Post ``count`` new orders; how many the API recorded (one log line per batch)."""
+        recorded: list[str] = []
+        lines = units = backordered = refused = 0
+        for _ in range(count):
+            if stop is not None and stop.is_set():
+                break
+            order = self.new_order()
+            if order is None:
+                self.tally.no_stock += 1
+                log.info("order feed: no SKU with free stock left to order")
+                break
+            status, body = self.supervisor.create_order(order)
+            if status != 201:
+                refused += 1
+                log.info("order %s refused (HTTP %d): %s", order["number"], status, body)
+                continue
+            recorded.append(str(order["number"]))
+            lines += len(order["lines"])
+            units += sum(int(line["quantity"]) for line in order["lines"])
+            if (body.get("allocation") or {}).get("status", body.get("status")) != "allocated":
+                backordered += 1
+        self.tally.orders_fed += len(recorded)
+        self.tally.lines_fed += lines
+        self.tally.units_fed += units
+        self.tally.fed_backordered += backordered
+        self.tally.orders_refused += refused
+        if recorded or refused:
+            log.info(
+                "order feed: %d new order(s) %s (%d line(s), %d unit(s)); %d not wholly "
+                "allocated, %d refused",
+                len(recorded),
+                f"{recorded[0]}..{recorded[-1]}" if len(recorded) > 1 else "".join(recorded),
+                lines,
+                units,
+                backordered,
+                refused,
+            )
+        return len(recorded)
+
+
 class Simulation:
     """Many virtual pickers, one thread each (and a replenisher when a supervisor is given)."""
 
@@ -795,7 +1129,13 @@ class Simulation:
         self.stop = threading.Event()
         self.dock_loader: DockLoader | None = None
         self.put_wall: PutWallOperator | None = None
+        self.shift_lead: ShiftLead | None = None
         if supervisor is not None:
+            release_below = options.release_below
+            if release_below is None:
+                release_below = 2 * len(options.badges)
+            if release_below > 0 or options.order_rate > 0:
+                self.shift_lead = ShiftLead(supervisor, options, release_below)
             self.dock_loader = self._dock_loader(supervisor)
             self.put_wall = self._put_wall_operator(supervisor, gtin_of)
         cart_done = self.put_wall.take if self.put_wall is not None else None
@@ -860,6 +1200,11 @@ class Simulation:
                 jobs.append((self._load, "sim-dock"))
             if self.put_wall is not None:
                 jobs.append((functools.partial(self.put_wall.run, self.stop), "sim-put-wall"))
+            if self.shift_lead is not None:
+                if self.shift_lead.release_below > 0:
+                    jobs.append((self._release, "sim-wave-release"))
+                if self.options.order_rate > 0:
+                    jobs.append((self._feed, "sim-order-feed"))
             for target, name in jobs:
                 thread = threading.Thread(target=target, name=name, daemon=True)
                 thread.start()
@@ -907,6 +1252,33 @@ class Simulation:
             except Exception as error:  # noqa: BLE001 - try again next round
                 log.warning("dock round failed: %s", error)
 
+    def _release(self) -> None:
+        """The shift lead looks at the floor now, then every ``release_check_seconds``."""
+        assert self.shift_lead is not None
+        pause = max(0.2, self.options.release_check_seconds / self.options.speed)
+        while not self.stop.is_set():
+            try:
+                self.shift_lead.release_round()
+            except Exception as error:  # noqa: BLE001 - try again next round
+                self.shift_lead.tally.errors[f"release: {type(error).__name__}"] += 1
+                log.warning("release round failed: %s", error)
+            if self.stop.wait(pause):
+                return
+
+    def _feed(self) -> None:
+        """The webshop: every ``order_batch_seconds`` the orders that arrived meanwhile."""
+        assert self.shift_lead is not None
+        pause = max(0.2, self.options.order_batch_seconds / self.options.speed)
+        last = time.monotonic()
+        while not self.stop.wait(pause):
+            now = time.monotonic()
+            minutes, last = (now - last) * self.options.speed / 60.0, now
+            try:
+                self.shift_lead.feed(self.shift_lead.arrivals(minutes), self.stop)
+            except Exception as error:  # noqa: BLE001 - try again next round
+                self.shift_lead.tally.errors[f"feed: {type(error).__name__}"] += 1
+                log.warning("order feed round failed: %s", error)
+
     def run_for(self, seconds: float | None) -> None:
         """Let them work ``seconds`` (or until Ctrl+C / :meth:`halt`)."""
         try:
@@ -953,6 +1325,22 @@ class Simulation:
         totals["wall_skipped"] = wall.skipped
         totals["wall_refused"] = dict(wall.refused)
         errors.update({f"put wall: {k}": v for k, v in wall.errors.items()})
+        flow = self.shift_lead.tally if self.shift_lead is not None else FlowTally()
+        totals["release_below"] = self.shift_lead.release_below if self.shift_lead else 0
+        totals["waves_planned"] = flow.waves_planned
+        totals["waves_released"] = flow.waves_released
+        totals["orders_released"] = flow.orders_released
+        totals["carts_released"] = flow.carts_released
+        totals["orders_fed"] = flow.orders_fed
+        totals["lines_fed"] = flow.lines_fed
+        totals["units_fed"] = flow.units_fed
+        totals["fed_backordered"] = flow.fed_backordered
+        totals["orders_refused"] = flow.orders_refused
+        totals["feed_no_stock"] = flow.no_stock
+        totals["order_prefix"] = (
+            f"{self.options.order_prefix}{self.shift_lead.run_id}-" if self.shift_lead else None
+        )
+        errors.update({f"flow: {k}": v for k, v in flow.errors.items()})
         totals["errors"] = dict(errors)
         totals["refused"] = dict(refused)
         return totals
