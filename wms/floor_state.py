@@ -115,10 +115,10 @@ def orders_panel(session: Session, now: dt.datetime, at_risk_minutes: int = 60) 
 
 
 def waves_panel(session: Session, limit: int = 8) -> list[dict[str, Any]]:
-    """Planned and released waves, newest first, with their batch and task progress."""
+    """Planned, held and released waves, newest first, with their batch and task progress."""
     waves = session.scalars(
         select(Wave)
-        .where(Wave.status.in_((WaveStatus.PLANNED, WaveStatus.RELEASED)))
+        .where(Wave.status.in_((WaveStatus.PLANNED, WaveStatus.HELD, WaveStatus.RELEASED)))
         .order_by(Wave.cut_off.is_(None), Wave.cut_off, Wave.id)
         .limit(limit)
     ).all()

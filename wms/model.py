@@ -100,9 +100,10 @@ class ScanOutcome(StrEnum):
 
 
 class WaveStatus(StrEnum):
-    """A wave is planned, then released to the floor, then done."""
+    """A wave is planned (or held back whole by a supervisor), then released, then done."""
 
     PLANNED = "planned"
+    HELD = "held"  # its orders are held with it; releasing it lifts their holds
     RELEASED = "released"
     DONE = "done"
     CANCELLED = "cancelled"

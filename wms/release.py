@@ -175,13 +175,20 @@ def release_wave(
     options: ReleaseOptions | None = None,
     now: dt.datetime | None = None,
 ) -> ReleaseResult:
-    """Release a planned wave: its orders become routed batches and pick tasks."""
+    """Release a planned (or held) wave: its orders become routed batches and pick tasks."""
     wave = session.scalar(select(Wave).where(Wave.code == code))
     if wave is None:
         raise NotFound(f"wave {code!r} does not exist", wave=code)
-    if wave.status is not WaveStatus.PLANNED:
+    if wave.status not in (WaveStatus.PLANNED, WaveStatus.HELD):
         raise Conflict(f"wave {code} is already {wave.status.value}", wave=code)
     now = now or dt.datetime.now(dt.UTC)
+    if wave.status is WaveStatus.HELD:
+        for order in session.scalars(
+            select(Order).where(Order.wave_id == wave.id, Order.held.is_(True))
+        ):
+            order.held = False
+            set_status(session, order, order.status, "hold lifted with its wave")
+        wave.status = WaveStatus.PLANNED
     orders = session.scalars(
         select(Order).where(
             Order.wave_id == wave.id, Order.status.in_(RELEASABLE), Order.held.is_(False)
@@ -691,8 +698,14 @@ def _aware(moment: dt.datetime | None) -> dt.datetime | None:
     return moment.replace(tzinfo=dt.UTC)  # SQLite hands back naive UTC
 
 
-def hold_order(session: Session, order: Order, held: bool = True) -> None:
-    """Hold an order back from release, or let it go again."""
+def hold_order(
+    session: Session, order: Order, held: bool = True, *, keep_wave: bool = False
+) -> None:
+    """Hold an order back from release, or let it go again.
+
+    A held order leaves its planned wave, unless the whole wave is held (``keep_wave``); an
+    order let go out of a held wave leaves it, to be planned again.
+    """
     if held and order.status not in (
         OrderStatus.RECEIVED,
         OrderStatus.ALLOCATED,
@@ -704,9 +717,14 @@ def hold_order(session: Session, order: Order, held: bool = True) -> None:
             number=order.number,
         )
     order.held = held
-    if held:
+    if held and not keep_wave:
         order.wave_id = None  # out of its planned wave; planned again when the hold is lifted
-    set_status(session, order, order.status, "held" if held else "hold lifted")
+    elif not held and order.wave_id is not None:
+        wave = session.get(Wave, order.wave_id)
+        if wave is not None and wave.status is WaveStatus.HELD:
+            order.wave_id = None
+    detail = "held with its wave" if held and keep_wave else "held" if held else "hold lifted"
+    set_status(session, order, order.status, detail)
 
 
 def expedite_order(

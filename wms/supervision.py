@@ -52,7 +52,11 @@ class Resolved:
 
 
 def hold_wave(session: Session, code: str) -> list[str]:
-    """Hold back every order of a planned wave (they leave it); return their numbers."""
+    """Hold back a planned wave with its orders (they stay in it); return their numbers.
+
+    Releasing the wave later lifts the holds and releases it whole; lifting one order's hold
+    takes that order out of the held wave, to be planned again.
+    """
     wave = session.scalar(select(Wave).where(Wave.code == code))
     if wave is None:
         raise NotFound(f"wave {code!r} does not exist", wave=code)
@@ -65,7 +69,8 @@ def hold_wave(session: Session, code: str) -> list[str]:
         select(Order).where(Order.wave_id == wave.id, Order.held.is_(False)).order_by(Order.id)
     ).all()
     for order in orders:
-        hold_order(session, order, True)
+        hold_order(session, order, True, keep_wave=True)
+    wave.status = WaveStatus.HELD
     return [order.number for order in orders]
 
 

@@ -14,9 +14,18 @@ from sqlalchemy.exc import DBAPIError
 
 from tests.web.test_api_flow_support import FlowClient, build_floor, client_for, order, receive
 from web.extensions import socketio
+from wms import floor_state
 from wms.db import Database
-from wms.db.schema import AuditLog, FloorException, Movement, Order, PickBatch, PickTask
-from wms.model import ExceptionStatus, MovementKind, OrderStatus, Role, TaskStatus
+from wms.db.schema import (
+    AuditLog,
+    FloorException,
+    Movement,
+    Order,
+    PickBatch,
+    PickTask,
+    Wave,
+)
+from wms.model import ExceptionStatus, MovementKind, OrderStatus, Role, TaskStatus, WaveStatus
 
 
 @pytest.fixture
@@ -303,11 +312,29 @@ def test_release_and_hold_waves(erp, boss, database):
     assert held["detail"]["orders_held"] == 1
     with database.read() as session:
         assert session.scalars(select(Order.held).order_by(Order.number)).all() == [False, True]
+        # Held whole: the wave keeps its order, shows as held, and is not planned again.
+        held_wave = session.scalar(select(Wave).where(Wave.code == second))
+        assert held_wave is not None and held_wave.status is WaveStatus.HELD
+        assert session.scalar(select(Order.wave_id).where(Order.number == "W-1")) == held_wave.id
+    assert boss.ok("post", "/waves/plan", status=201)["waves"] == []
+    with database.read() as session:
+        assert {w["code"]: w["status"] for w in floor_state.waves_panel(session)}[second] == "held"
     assert boss.post(f"/actions/waves/{first}/hold", {}).status_code == 409
+    assert boss.post(f"/actions/waves/{second}/hold", {}).status_code == 409
     assert boss.post("/actions/waves/NOPE/release", {}).status_code == 404
+    # Releasing the held wave lifts its orders' holds and releases them.
+    again = boss.ok("post", f"/actions/waves/{second}/release", {"reason": "strike over"})
+    assert again["detail"]["orders"] == 1
+    with database.read() as session:
+        assert session.scalars(select(Order.held).order_by(Order.number)).all() == [False, False]
+        assert session.scalars(select(Order.status).order_by(Order.number)).all() == [
+            OrderStatus.RELEASED,
+            OrderStatus.RELEASED,
+        ]
     assert [a[1:] for a in _audit(database)] == [
         ("release_wave", f"wave:{first}", "truck early"),
         ("hold_wave", f"wave:{second}", "carrier strike"),
+        ("release_wave", f"wave:{second}", "strike over"),
     ]
 
 

@@ -82,10 +82,10 @@
       if (!waves.length) { fill("waves", [el("tr", {}, [el("td", { colspan: "5", text: T.no_waves })])]); return; }
       fill("waves", waves.map(function (w) {
         var bar = el("div", { class: "bar" }, [el("span", { style: "width:" + w.progress + "%" })]);
+        var release = button(T.release, function () { ask("waves/" + encodeURIComponent(w.code) + "/release"); });
         var actions = w.status === "planned"
-          ? [button(T.release, function () { ask("waves/" + encodeURIComponent(w.code) + "/release"); }),
-             button(T.hold, function () { ask("waves/" + encodeURIComponent(w.code) + "/hold"); }, "btn-secondary")]
-          : [];
+          ? [release, button(T.hold, function () { ask("waves/" + encodeURIComponent(w.code) + "/hold"); }, "btn-secondary")]
+          : w.status === "held" ? [release] : [];
         return el("tr", { "data-wave": w.code }, [
           el("td", { text: w.code }), el("td", { text: words(w.status) }),
           el("td", { class: "num", text: num(w.orders) }),
