@@ -197,7 +197,7 @@ def gtin_lookup(db: Database) -> Any:
 @click.option(
     "--order-rate",
     type=click.FloatRange(0),
-    default=3.0,
+    default=2.0,
     show_default=True,
     help="New webshop (B2C) orders a minute at speed 1, posted through the orders API for "
     "SKUs with free stock (--speed multiplies it); 0 switches the order feed off.",

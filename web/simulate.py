@@ -63,7 +63,7 @@ class SimulationOptions:
     # None = twice the number of pickers, 0 = never.
     release_below: int | None = None
     release_check_seconds: float = 30.0  # the lead looks at the floor this often, at speed 1
-    order_rate: float = 3.0  # new webshop orders a minute at speed 1 (0 = no order feed)
+    order_rate: float = 2.0  # new webshop orders a minute at speed 1 (0 = no order feed)
     order_prefix: str = "SIM-"  # fed orders are numbered <prefix><run>-<n>
     order_batch_seconds: float = 60.0  # the orders that arrived are posted this often, speed 1
 
