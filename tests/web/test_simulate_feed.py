@@ -22,7 +22,7 @@ import pytest
 import yaml
 from sqlalchemy import func, select
 
-from web.simulate import FlowTally, ShiftLead, SimulationOptions, next_collection
+from web.simulate import FlowTally, ShiftLead, SimulationOptions, Supervisor, next_collection
 from wms.db import Database
 from wms.db.schema import Order, OrderLine, User, Wave
 from wms.model import OrderKind, OrderStatus, WaveStatus
@@ -75,6 +75,40 @@ def demo_floor(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[list[
         except subprocess.TimeoutExpired:
             process.kill()
         log.close()
+
+
+def test_the_lead_releases_only_when_few_carts_wait(demo_floor):
+    """Real API, real database: enough carts waiting, nothing; one short, the earliest wave."""
+    _wms, url, database_url = demo_floor
+    before = _floor(database_url)
+    planned = {c for c, (s, _) in before["waves"].items() if s is WaveStatus.PLANNED}
+    assert len(planned) >= 2, before
+    boss = Supervisor(url, "super", "super-demo")
+    try:
+        waiting = boss.waiting_carts()
+        assert waiting > 0  # the demo released the first cut-off's waves
+        options = SimulationOptions(url=url, badges=("SIM-0001",))
+        # As many carts wait as the lead wants: no release, nothing changes.
+        assert ShiftLead(boss, options, release_below=waiting).release_round() == 0
+        assert _floor(database_url)["waves"] == before["waves"]
+        # One cart short: the planned wave of the earliest cut-off goes to the floor.
+        earliest = boss.planned_waves()[0]
+        lead = ShiftLead(boss, options, release_below=waiting + 1)
+        assert lead.release_round() >= 1
+        assert boss.waiting_carts() >= waiting + 1
+    finally:
+        boss.http.close()
+    after = _floor(database_url)["waves"]
+    released = {c for c in planned if after[c][0] is not WaveStatus.PLANNED}
+    assert earliest["code"] in released and after[earliest["code"]][1] == "super"
+    assert len(released) == lead.tally.waves_released < len(planned)
+    db = Database(database_url)
+    try:
+        with db.read() as session:
+            cut_offs = dict(session.execute(select(Wave.code, Wave.cut_off)).all())
+    finally:
+        db.dispose()
+    assert all(cut_offs[earliest["code"]] <= cut_offs[c] for c in planned)
 
 
 def _simulate(wms: list[str], url: str, *extra: str) -> tuple[dict[str, Any], str]:
@@ -150,6 +184,7 @@ def test_waves_are_released_when_few_carts_wait(runs):
         assert status is not WaveStatus.PLANNED and by == "super", (code, status, by)
     # ...and so did waves it planned itself for the orders that arrived meanwhile.
     by_super = {c for c, (s, by) in after["waves"].items() if by == "super"}
+    by_super -= {c for c, (s, by) in before["waves"].items() if by == "super"}  # earlier tests
     assert len(by_super) == on["waves_released"] > len(planned), on
     assert on["waves_planned"] > 0 and (set(after["waves"]) - set(before["waves"])), on
     assert on["carts_released"] > 0 and on["orders_released"] > 0, on
