@@ -10,7 +10,8 @@ All on 127.0.0.1 in a scratch directory removed at the end:
 1. The scratch site of benchmarks/handheld_load.py (``build_site``: demo data, every order
    allocated and released into cluster carts, replenishments done, one badge-only picker per
    simulated handheld) plus one supervisor for the dashboards.
-2. ONE server: ``python -m web.cli --config <tmp> serve`` (gunicorn, one gthread worker).
+2. ONE server: ``python -m web.cli --config <tmp> serve`` (gunicorn, one worker: gevent as
+   ``wms serve``, or ``--worker gthread``).
 3. Run A, no dashboards: ``--pickers`` virtual pickers of ``wms simulate`` (web/simulate.py,
    real python-socketio handhelds signed in by badge) at ``--speed`` (walk 12 s and scans 2 s
    divided by it), spread over client processes, for ``--warmup`` + ``--duration`` seconds.
@@ -297,6 +298,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--items", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--order", default="AB", help="run order: AB (no dashboards first) or BA")
+    parser.add_argument(
+        "--worker", choices=("gevent", "gthread"), default="gevent", help="server.worker"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the scratch directory")
     args = parser.parse_args(argv)
 

@@ -196,7 +196,7 @@ def build_site(workdir: Path, args: argparse.Namespace, users: int, threads: int
             "host": HOST,
             "port": 5000,
             "threads": threads,
-            "worker": args.worker,
+            "worker": getattr(args, "worker", "gevent"),
             "secret_key": secrets.token_hex(24),
         }
     )
