@@ -12,7 +12,7 @@ All on 127.0.0.1 in a scratch directory removed at the end:
    simulated handheld) plus one supervisor for the dashboards.
 2. ONE server: ``python -m web.cli --config <tmp> serve`` (gunicorn, one worker: gevent as
    ``wms serve``, or ``--worker gthread``).
-3. Run A, no dashboards: ``--pickers`` virtual pickers of ``wms simulate`` (web/simulate.py,
+3. Run A, no dashboards: ``--pickers`` virtual pickers of ``wms simulate`` (web/simulate/,
    real python-socketio handhelds signed in by badge) at ``--speed`` (walk 12 s and scans 2 s
    divided by it), spread over client processes, for ``--warmup`` + ``--duration`` seconds.
 4. Run B, the same with ``--dashboards`` supervisors connected to ``/dashboard`` (each its own

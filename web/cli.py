@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -131,7 +132,8 @@ def _serve(
     from web.floor_devices import DeviceSetupError, get_floor_devices, start_with_server
     from wms.db import Database, migrate
 
-    database = Database(settings.database.url)
+    # The server checkpoints the SQLite WAL on a thread of its own, never inside a commit.
+    database = Database(settings.database.url, background_checkpoints=True)
     if not migrate.is_current(database.engine):
         click.secho(
             "The database schema is not up to date: run `wms db upgrade` first.", fg="red", err=True
@@ -150,6 +152,7 @@ def _serve(
     if devices is not None and simulators is not None:
         devices.use_simulators(simulators)
     start_with_server(app)  # in gunicorn's worker, after the fork
+    os.register_at_fork(after_in_child=lambda: server.start_wal_checkpoints(database))
     host = host or settings.server.host
     port = port or settings.server.port
     click.secho(f"Serving on http://{host}:{port}/  (Ctrl+C to stop)", fg="green")

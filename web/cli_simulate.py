@@ -1,4 +1,4 @@
-"""`wms simulate`: virtual pickers working a running server (web/simulate.py).
+"""`wms simulate`: virtual pickers working a running server (web/simulate/).
 
 web/cli.py adds the command with :func:`register`; `wms demo` starts it in the background.
 """

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import gc
+import logging
 import warnings
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
 from flask import Flask
 from gunicorn.app.base import BaseApplication
+
+from wms.db import Database
+
+log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
@@ -67,6 +72,42 @@ def off_the_loop(work: Callable[[], T]) -> T:
     import gevent
 
     return cast(T, gevent.get_hub().threadpool.apply(work))
+
+
+def start_wal_checkpoints(database: Database, every: float = 1.0) -> Callable[[], None]:
+    """Checkpoint the SQLite WAL every ``every`` s on a native thread, for the process's life.
+
+    The server's connections never checkpoint inside a COMMIT (``background_checkpoints``):
+    that copy and its fsync held the scan writer, and every handheld behind it. Here it runs
+    beside the writer; under gevent on a thread of gevent's pool, so the loop never waits.
+    Returns a function that stops it (after its current round).
+    """
+    stopped: list[bool] = []
+    if not database.background_checkpoints:
+        return lambda: None
+
+    def checkpoint_forever(sleep: Callable[[float], None]) -> None:
+        while not stopped:
+            sleep(every)
+            try:
+                database.checkpoint()
+            except Exception:  # noqa: BLE001 - a failed round is retried; the WAL just grows
+                log.exception("WAL checkpoint failed")
+
+    if gevent_patched():
+        import gevent
+        from gevent import monkey
+
+        native_sleep = monkey.get_original("time", "sleep")
+        gevent.get_hub().threadpool.spawn(checkpoint_forever, native_sleep)
+    else:
+        import threading
+        import time
+
+        threading.Thread(
+            target=checkpoint_forever, args=(time.sleep,), name="wal-checkpoints", daemon=True
+        ).start()
+    return lambda: stopped.append(True)
 
 
 def _settle_heap(_worker: Any) -> None:

@@ -59,3 +59,47 @@ def test_under_gevent_heavy_work_runs_on_another_thread_while_greenlets_go_on() 
     # 0.3 s of work: a greenlet ticking every 5 ms kept running meanwhile (on the loop's
     # thread it would have been held for the whole 0.3 s, 0 ticks).
     assert int(ticks) >= 5, done.stdout
+
+
+def test_the_server_checkpoints_the_wal_on_a_thread_of_its_own(tmp_path) -> None:
+    import threading as _threading
+
+    from web.server import start_wal_checkpoints
+    from wms.db import Database
+
+    db = Database(f"sqlite:///{tmp_path}/w.sqlite3", background_checkpoints=True)
+    db.create_all()
+    rounds: list[str] = []
+    done = _threading.Event()
+    real = db.checkpoint
+
+    def counted():
+        rounds.append(_threading.current_thread().name)
+        result = real()
+        if len(rounds) >= 3:
+            done.set()
+        return result
+
+    db.checkpoint = counted  # type: ignore[method-assign]
+    stop = start_wal_checkpoints(db, every=0.02)
+    try:
+        assert done.wait(10)
+        assert set(rounds) == {"wal-checkpoints"}
+    finally:
+        stop()
+        db.dispose()
+
+
+def test_no_checkpoint_thread_without_background_checkpoints(tmp_path) -> None:
+    import threading as _threading
+
+    from web.server import start_wal_checkpoints
+    from wms.db import Database
+
+    db = Database(f"sqlite:///{tmp_path}/n.sqlite3")
+    before = _threading.active_count()
+    try:
+        start_wal_checkpoints(db, every=0.02)()
+        assert _threading.active_count() == before
+    finally:
+        db.dispose()

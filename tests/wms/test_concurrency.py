@@ -614,3 +614,35 @@ def test_single_unit_race_across_processes(db: Database) -> None:
     _check_single_unit_race(db, site, tallies, ON_HAND)
     assert _total(tallies).retried == 0
     assert sum(1 for t in tallies if t.ok) > 1, "the processes did not actually compete"
+
+
+def test_background_checkpoints_leave_the_wal_to_the_owner(tmp_path):
+    # The server's connections never checkpoint inside a commit; Database.checkpoint() does.
+    db = Database(f"sqlite:///{tmp_path}/ckpt.sqlite3", background_checkpoints=True)
+    db.create_all()
+    try:
+        assert db.background_checkpoints
+        with db.engine.connect() as connection:
+            assert connection.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 0
+        for n in range(1500):  # ~4.5 MB: past the 1,000-page mark that would checkpoint
+            with db.write() as session:
+                session.execute(text("CREATE TABLE IF NOT EXISTS filler (n INTEGER, pad TEXT)"))
+                session.execute(
+                    text("INSERT INTO filler VALUES (:n, :pad)"), {"n": n, "pad": "x" * 3000}
+                )
+        wal = tmp_path / "ckpt.sqlite3-wal"
+        assert wal.stat().st_size > 4 * 1024 * 1024  # nothing copied it back yet
+        busy, frames, copied = db.checkpoint() or (1, 0, 0)
+        assert busy == 0 and frames > 0 and copied == frames
+    finally:
+        db.dispose()
+
+
+def test_default_connections_keep_sqlites_automatic_checkpoints(tmp_path):
+    db = Database(f"sqlite:///{tmp_path}/auto.sqlite3")
+    try:
+        assert not db.background_checkpoints
+        with db.engine.connect() as connection:
+            assert connection.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 1000
+    finally:
+        db.dispose()

@@ -17,7 +17,7 @@ from wms.db.schema import metadata
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 
 
-def _configure_sqlite(engine: Engine) -> None:
+def _configure_sqlite(engine: Engine, *, background_checkpoints: bool = False) -> None:
     """WAL, synchronous=FULL (an acknowledged movement survives a power cut), foreign keys.
 
     The driver's own transaction handling is switched off so that every write transaction
@@ -33,6 +33,10 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA journal_mode = WAL")
         cursor.execute("PRAGMA synchronous = FULL")
         cursor.execute("PRAGMA foreign_keys = ON")
+        if background_checkpoints:
+            # No checkpoint inside a COMMIT: copying the WAL back and syncing the database
+            # file there made the writer, and every scan behind it, wait for it.
+            cursor.execute("PRAGMA wal_autocheckpoint = 0")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -44,8 +48,12 @@ def _configure_sqlite(engine: Engine) -> None:
         )
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
-    """Create an engine for ``url`` (SQLite file or PostgreSQL) with the project's settings."""
+def make_engine(url: str, *, background_checkpoints: bool = False, **kwargs: Any) -> Engine:
+    """Create an engine for ``url`` (SQLite file or PostgreSQL) with the project's settings.
+
+    ``background_checkpoints`` (SQLite): commits never checkpoint the WAL; the owner calls
+    :meth:`Database.checkpoint` regularly from a thread of its own instead.
+    """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         # One server process serves many handheld threads; SQLite connections are cheap, and
@@ -55,7 +63,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         engine = create_engine(
             url, connect_args={"check_same_thread": False, "timeout": 10}, **kwargs
         )
-        _configure_sqlite(engine)
+        _configure_sqlite(engine, background_checkpoints=background_checkpoints)
         return engine
     if parsed.get_backend_name() == "postgresql":
         kwargs.setdefault("pool_size", 10)
@@ -68,9 +76,15 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 class Database:
     """The engine and the two kinds of unit of work: read-only and write."""
 
-    def __init__(self, url: str, **engine_kwargs: Any) -> None:
+    def __init__(
+        self, url: str, *, background_checkpoints: bool = False, **engine_kwargs: Any
+    ) -> None:
         self.url = url
-        self.engine = make_engine(url, **engine_kwargs)
+        self.engine = make_engine(
+            url, background_checkpoints=background_checkpoints, **engine_kwargs
+        )
+        # Whether the owner must call checkpoint() (only SQLite has a WAL to copy back).
+        self.background_checkpoints = background_checkpoints and url.startswith("sqlite")
         self.dialect = self.engine.dialect.name
         self._read = sessionmaker(self.engine, expire_on_commit=False)
         self._write = sessionmaker(
@@ -96,6 +110,19 @@ class Database:
         """A session for reading; nothing is committed."""
         with self._read() as session:
             yield session
+
+    def checkpoint(self) -> tuple[int, int, int] | None:
+        """Copy what the SQLite WAL holds back into the database file, without blocking writers.
+
+        A PASSIVE checkpoint: it copies what no reader still needs and never waits for a
+        lock, so commits go on meanwhile. Returns SQLite's (busy, WAL frames, frames copied);
+        None on PostgreSQL.
+        """
+        if self.dialect != "sqlite":
+            return None
+        with self.engine.connect() as connection:
+            row = connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)").one()
+        return int(row[0]), int(row[1]), int(row[2])
 
     def create_all(self) -> None:
         """Create every table and trigger directly (tests); deployments use Alembic."""
