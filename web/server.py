@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import sys
 import warnings
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
@@ -51,8 +52,6 @@ def patch_for_gevent() -> None:
 
 def gevent_patched() -> bool:
     """Whether this process runs on gevent (patch_for_gevent was called)."""
-    import sys
-
     if "gevent" not in sys.modules:
         return False
     from gevent import monkey
@@ -110,14 +109,20 @@ def start_wal_checkpoints(database: Database, every: float = 1.0) -> Callable[[]
     return lambda: stopped.append(True)
 
 
-def _settle_heap(_worker: Any) -> None:
-    """Freeze what the worker built at start, so the cycle collector no longer scans it.
+def _settle_worker(_worker: Any) -> None:
+    """Tune the worker once it is up: freeze its start-up heap; under gevent, hand the GIL often.
 
     The app, its libraries and their caches are a large heap that lives as long as the
-    process; without this, every full collection walks all of it (150-200 ms under load).
+    process; without the freeze, every full collection walks all of it (150-200 ms under load).
+    Under gevent one thread runs every socket, and the native threads beside it (dashboard
+    panels, the COMMIT, WAL checkpoints) would hold the GIL for up to 5 ms at a time: at 1 ms
+    the loop waits less behind them (dashboard benchmark: scan p99 change +71 % and +83 % with
+    20 dashboards at 5 ms, +19 % and -12 % at 1 ms).
     """
     gc.collect()
     gc.freeze()
+    if gevent_patched():
+        sys.setswitchinterval(0.001)
 
 
 def run(app: Flask, host: str, port: int, threads: int) -> None:
@@ -137,7 +142,7 @@ def run(app: Flask, host: str, port: int, threads: int) -> None:
             "threads": threads,
             # Each websocket holds a connection for the whole shift.
             "worker_connections": max(5000, threads * 10),
-            "post_worker_init": _settle_heap,
+            "post_worker_init": _settle_worker,
             "timeout": 0,
             "graceful_timeout": 5,
             "accesslog": "-",
