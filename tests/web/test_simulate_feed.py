@@ -8,73 +8,26 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import random
-import socket
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from sqlalchemy import func, select
 
+from tests.web.served_demo import clean_env, served_demo
 from web.simulate import FlowTally, ShiftLead, SimulationOptions, Supervisor, next_collection
 from wms.db import Database
 from wms.db.schema import Order, OrderLine, User, Wave
 from wms.model import OrderKind, OrderStatus, WaveStatus
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _env() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if k not in ("WMS_CONFIG", "WMS_DATABASE_URL")}
-
-
 @pytest.fixture(scope="module")
 def demo_floor(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[list[str], str, str]]:
     """`wms demo --no-simulate` serving a small warehouse: (wms command, url, database url)."""
-    root = tmp_path_factory.mktemp("simulated-feed")
-    config = yaml.safe_load(Path("config.yaml").read_text())
-    database_url = f"sqlite:///{root / 'demo.sqlite3'}"
-    port = _free_port()
-    config["database"]["url"] = database_url
-    config["server"].update({"port": port, "host": "127.0.0.1"})
-    config_path = root / "config.yaml"
-    config_path.write_text(yaml.safe_dump(config))
-    wms = [sys.executable, "-m", "web.cli", "--config", str(config_path)]
-    log = (root / "server.log").open("w")
-    process = subprocess.Popen(
-        [*wms, "demo", "--no-simulate", "--database", database_url, "--locations", "200",
-         "--items", "80", "--b2c-orders", "40", "--b2b-orders", "0"],
-        env=_env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )  # fmt: skip
-    deadline = time.monotonic() + 120
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            break
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                raise RuntimeError((root / "server.log").read_text()) from None
-            time.sleep(0.2)
-    try:
-        yield wms, f"http://127.0.0.1:{port}", database_url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
+    with served_demo(tmp_path_factory.mktemp("simulated-feed")) as served:
+        yield served
 
 
 def test_the_lead_releases_only_when_few_carts_wait(demo_floor):
@@ -115,7 +68,7 @@ def _simulate(wms: list[str], url: str, *extra: str) -> tuple[dict[str, Any], st
     run = subprocess.run(
         [*wms, "simulate", "--url", url, "--pickers", "2", "--speed", "40", "--seed", "7",
          "--json", *extra],
-        env=_env(), capture_output=True, text=True, timeout=180,
+        env=clean_env(), capture_output=True, text=True, timeout=180,
     )  # fmt: skip
     assert run.returncode == 0, run.stderr + run.stdout
     return json.loads(run.stdout.strip().splitlines()[-1]), run.stderr

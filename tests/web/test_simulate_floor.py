@@ -7,20 +7,15 @@ background simulator); one `wms simulate` run drives it and the tests read the d
 from __future__ import annotations
 
 import json
-import os
-import socket
 import subprocess
-import sys
-import time
 from collections import Counter
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from sqlalchemy import func, select
 
+from tests.web.served_demo import clean_env, served_demo
 from wms.db import Database
 from wms.db.schema import (
     BatchOrder,
@@ -37,53 +32,11 @@ from wms.model import MovementKind, OrderStatus, ParcelStatus, ScanOutcome, Ship
 WALL_STATION = "put-wall-1"  # the demo's put wall (web/floor_devices.py demo_floor)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _env() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if k not in ("WMS_CONFIG", "WMS_DATABASE_URL")}
-
-
 @pytest.fixture(scope="module")
 def demo_floor(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[list[str], str, str]]:
     """`wms demo --no-simulate` serving a small warehouse: (wms command, url, database url)."""
-    root = tmp_path_factory.mktemp("simulated-floor")
-    config = yaml.safe_load(Path("config.yaml").read_text())
-    database_url = f"sqlite:///{root / 'demo.sqlite3'}"
-    port = _free_port()
-    config["database"]["url"] = database_url
-    config["server"].update({"port": port, "host": "127.0.0.1"})
-    config_path = root / "config.yaml"
-    config_path.write_text(yaml.safe_dump(config))
-    wms = [sys.executable, "-m", "web.cli", "--config", str(config_path)]
-    log = (root / "server.log").open("w")
-    process = subprocess.Popen(
-        [*wms, "demo", "--no-simulate", "--database", database_url, "--locations", "200",
-         "--items", "80", "--b2c-orders", "40", "--b2b-orders", "0"],
-        env=_env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )  # fmt: skip
-    deadline = time.monotonic() + 120
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            break
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                raise RuntimeError((root / "server.log").read_text()) from None
-            time.sleep(0.2)
-    try:
-        yield wms, f"http://127.0.0.1:{port}", database_url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
+    with served_demo(tmp_path_factory.mktemp("simulated-floor")) as served:
+        yield served
 
 
 @pytest.fixture(scope="module")
@@ -94,7 +47,7 @@ def simulated(demo_floor: tuple[list[str], str, str]) -> tuple[dict[str, Any], s
         [*wms, "simulate", "--url", url, "--pickers", "2", "--speed", "40",
          "--duration", "25", "--truck-parcels", "3", "--truck-minutes", "5", "--seed", "5",
          "--json"],
-        env=_env(), capture_output=True, text=True, timeout=180,
+        env=clean_env(), capture_output=True, text=True, timeout=180,
     )  # fmt: skip
     assert run.returncode == 0, run.stderr + run.stdout
     return json.loads(run.stdout.strip().splitlines()[-1]), run.stderr, database_url
