@@ -121,24 +121,30 @@ def _serve(
     simulators: Any = None,
 ) -> None:
     from web import server
-
-    # The demo's simulated light buses run in this process on asyncio loops of their own,
-    # each needing an OS thread to itself: under gevent every thread is a greenlet of one.
-    if settings.server.worker == "gevent" and simulators is None:
-        server.patch_for_gevent()
-    elif settings.server.worker == "gevent":
-        click.echo("  worker: gthread (the simulated devices run in this process)")
-    from web import create_app
-    from web.floor_devices import DeviceSetupError, get_floor_devices, start_with_server
     from wms.db import Database, migrate
 
-    # The server checkpoints the SQLite WAL on a thread of its own, never inside a commit.
-    database = Database(settings.database.url, background_checkpoints=True)
-    if not migrate.is_current(database.engine):
+    # Checked before the process is patched for gevent: a refusal leaves it as it was.
+    checked = Database(settings.database.url)
+    try:
+        current = migrate.is_current(checked.engine)
+    finally:
+        checked.dispose()
+    if not current:
         click.secho(
             "The database schema is not up to date: run `wms db upgrade` first.", fg="red", err=True
         )
         raise SystemExit(2)
+    # The demo's simulated light buses run in this process on asyncio loops of their own,
+    # each needing an OS thread to itself: under gevent every thread is a greenlet of one.
+    if settings.server.worker == "gevent" and simulators is None:
+        server.patch_for_gevent()  # before the database and the app make their locks
+    elif settings.server.worker == "gevent":
+        click.echo("  worker: gthread (the simulated devices run in this process)")
+    from web import create_app
+    from web.floor_devices import DeviceSetupError, get_floor_devices, start_with_server
+
+    # The server checkpoints the SQLite WAL on a thread of its own, never inside a commit.
+    database = Database(settings.database.url, background_checkpoints=True)
     from wms.site import sync_from_settings
 
     with database.write() as session:

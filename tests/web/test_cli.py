@@ -52,6 +52,10 @@ def test_serve_refuses_a_database_without_schema(tmp_path):
     result = CliRunner().invoke(main, ["--config", "config.yaml", "serve", "--database", url])
     assert result.exit_code == 2
     assert "wms db upgrade" in result.output
+    # Refused before gevent patches the process (here: the whole test run).
+    from web.server import gevent_patched
+
+    assert not gevent_patched()
 
 
 def test_db_upgrade_builds_the_schema(db_url):
