@@ -10,9 +10,10 @@ import datetime as dt
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from sqlalchemy import Table, bindparam, func, select, update
+from sqlalchemy import Table, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from wms.db.direct import execute
 from wms.db.schema import (
     BatchOrder,
     Order,
@@ -118,6 +119,8 @@ _zone_t: Table = metadata.tables["zone"]
 _gtin_t: Table = metadata.tables["item_gtin"]
 _replenishment_t: Table = metadata.tables["replenishment_task"]
 _task_zone = _zone_t.alias("task_zone")
+# An active cart, as OR rather than IN: direct.execute takes no IN list (see wms/db/direct.py).
+_ACTIVE = or_(*(_batch_t.c.status == status for status in ACTIVE))
 
 _CART = (
     select(
@@ -136,7 +139,7 @@ _CART = (
         .label("open"),
     )
     .join(_zone_t, _zone_t.c.id == _batch_t.c.zone_id)
-    .where(_batch_t.c.picker_id == bindparam("p_user"), _batch_t.c.status.in_(ACTIVE))
+    .where(_batch_t.c.picker_id == bindparam("p_user"), _ACTIVE)
     .order_by(_batch_t.c.id)
     .limit(1)
 )
@@ -191,7 +194,7 @@ _CURRENT = (
 _TOTE_IN_USE = (
     select(_tote_t.c.batch_id)
     .join(_batch_t, _batch_t.c.id == _tote_t.c.batch_id)
-    .where(_tote_t.c.tote_barcode == bindparam("p_tote"), _batch_t.c.status.in_(ACTIVE))
+    .where(_tote_t.c.tote_barcode == bindparam("p_tote"), _ACTIVE)
     .limit(1)
 )
 _BIND_TOTE = (
@@ -287,15 +290,15 @@ class Cart:
 def load_cart(session: Session, user_id: int) -> Cart | None:
     """The picker's active batch, its totes, progress and current task: three indexed reads."""
     connection = session.connection()
-    batch = connection.execute(_CART, {"p_user": user_id}).first()
+    batch = execute(connection, _CART, {"p_user": user_id}).first()
     if batch is None:
         return None
     ids = {"p_batch": batch.id}
     totes = [
         Tote(p, order_id, number, tote)
-        for p, order_id, tote, number in connection.execute(_TOTES, ids)
+        for p, order_id, tote, number in execute(connection, _TOTES, ids)
     ]
-    current = connection.execute(_CURRENT, ids).first()
+    current = execute(connection, _CURRENT, ids).first()
     return Cart(
         batch.id,
         batch.code,
@@ -305,7 +308,7 @@ def load_cart(session: Session, user_id: int) -> Cart | None:
         totes,
         batch.total - batch.open,
         batch.total,
-        OpenPick(**current._mapping) if current is not None else None,
+        OpenPick(**current._asdict()) if current is not None else None,
     )
 
 
@@ -485,7 +488,7 @@ def _apply(
         if scan.value not in (task.location_barcode, task.location):
             expected = {"expected": task.location, "scanned": scan.value}
             return Answer(False, "wrong_location", expected, step="location"), "location", cart
-        connection.execute(_LOCATION_CONFIRMED, {"p_task": task.id})
+        execute(connection, _LOCATION_CONFIRMED, {"p_task": task.id})
         task.location_confirmed = True
         answer = Answer(True, "location_ok", {"location": task.location}, step="item")
         return answer, "location", cart
@@ -519,16 +522,16 @@ def _bind_tote(session: Session, cart: Cart, scan: ParsedScan, now: dt.datetime)
     if any(t.barcode == scan.value for t in cart.totes):
         return Answer(False, "tote_already_on_cart", {"tote": scan.value}, step="tote_start")
     connection = session.connection()
-    if connection.execute(_TOTE_IN_USE, {"p_tote": scan.value}).first() is not None:
+    if execute(connection, _TOTE_IN_USE, {"p_tote": scan.value}).first() is not None:
         return Answer(False, "tote_in_use", {"tote": scan.value}, step="tote_start")
     slot = next(t for t in cart.totes if t.barcode is None)
-    connection.execute(
-        _BIND_TOTE, {"p_batch": cart.id, "p_order": slot.order_id, "p_tote": scan.value}
+    execute(
+        connection, _BIND_TOTE, {"p_batch": cart.id, "p_order": slot.order_id, "p_tote": scan.value}
     )
     slot.barcode = scan.value
     left = sum(1 for t in cart.totes if t.barcode is None)
     if cart.status is BatchStatus.ASSIGNED and not left:
-        connection.execute(_CART_STARTED, {"p_batch": cart.id, "p_now": now})
+        execute(connection, _CART_STARTED, {"p_batch": cart.id, "p_now": now})
         cart.status = BatchStatus.IN_PROGRESS
     return Answer(
         True,
@@ -546,9 +549,9 @@ def _count_item(
             False, "wrong_item", {"expected": task.item, "scanned": scan.value}, step="item"
         )
     connection = session.connection()
-    pack = connection.execute(_PACK_OF, {"p_gtin": scan.gtin, "p_item": task.item_id}).scalar()
+    pack = execute(connection, _PACK_OF, {"p_gtin": scan.gtin, "p_item": task.item_id}).scalar()
     if pack is None:
-        other = connection.execute(_ITEM_OF_GTIN, {"p_gtin": scan.gtin}).scalar()
+        other = execute(connection, _ITEM_OF_GTIN, {"p_gtin": scan.gtin}).scalar()
         return Answer(
             False, "wrong_item", {"expected": task.item, "scanned": other or scan.gtin}, step="item"
         )
@@ -567,7 +570,7 @@ def _count_item(
             step="item",
         )
     task.scanned_quantity += pack
-    connection.execute(_COUNTED, {"p_task": task.id, "p_scanned": task.scanned_quantity})
+    execute(connection, _COUNTED, {"p_task": task.id, "p_scanned": task.scanned_quantity})
     done = task.scanned_quantity >= remaining
     next_step = ("tote" if _needs_totes(cart.kind) else "confirm") if done else "item"
     return Answer(
@@ -741,7 +744,7 @@ _LAST_PAUSE = (
     .where(
         _scan_log_t.c.user_id == bindparam("p_user"),
         _scan_log_t.c.kind == "action",
-        _scan_log_t.c.raw.in_(("pause", "resume")),
+        or_(_scan_log_t.c.raw == "pause", _scan_log_t.c.raw == "resume"),
     )
     .order_by(_scan_log_t.c.received_at.desc())
     .limit(1)
@@ -750,7 +753,7 @@ _LAST_PAUSE = (
 
 def is_paused(session: Session, user_id: int) -> bool:
     """Whether the picker's last pause (theirs or a supervisor's) has not been ended yet."""
-    return session.connection().execute(_LAST_PAUSE, {"p_user": user_id}).scalar() == "pause"
+    return bool(execute(session.connection(), _LAST_PAUSE, {"p_user": user_id}).scalar() == "pause")
 
 
 def record_pause(session: Session, *, user_id: int, client_id: str, paused: bool) -> Answer:

@@ -6,13 +6,14 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Row, Table, bindparam, func, insert, select, update
+from sqlalchemy import Row, Table, bindparam, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
 from picking.allocation import AllocationPlan, Shortage
 from wms.allocation import SHORTAGE_TEXT, allocate_line, allocate_order, release_reservations
 from wms.db import ledger
+from wms.db.direct import execute
 from wms.db.schema import (
     FloorException,
     Location,
@@ -119,7 +120,12 @@ _WAITING_FOR = select(
 )
 _STAGING = (
     select(Location.__table__.c.id)
-    .where(Location.__table__.c.type.in_((LocationType.STAGING, LocationType.PACK_STATION)))
+    .where(
+        or_(
+            Location.__table__.c.type == LocationType.STAGING,
+            Location.__table__.c.type == LocationType.PACK_STATION,
+        )
+    )
     .order_by(Location.__table__.c.type, Location.__table__.c.id)
     .limit(1)
 )
@@ -186,14 +192,16 @@ _BATCH_DONE = (
 def _pick_row(session: Session, task_id: int) -> Row[Any]:
     """The open task with what picking it touches, locked; NotFound/Conflict otherwise."""
     connection = session.connection()
-    row = connection.execute(_PICK_ROW, {"p_task": task_id}).first()
+    row = execute(connection, _PICK_ROW, {"p_task": task_id}).first()
     if row is None:
         raise NotFound(f"pick task {task_id} does not exist", task_id=task_id)
     if row.status is not TaskStatus.OPEN:
         raise Conflict(f"pick task {task_id} is already {row.status.value}", task_id=task_id)
     if row.waits_for_id is not None:
-        waiting = connection.execute(
-            _WAITING_FOR, {"p_replenishment": row.waits_for_id, "p_location": row.location_id}
+        waiting = execute(
+            connection,
+            _WAITING_FOR,
+            {"p_replenishment": row.waits_for_id, "p_location": row.location_id},
         ).one()
         if waiting.status is TaskStatus.OPEN:
             raise Conflict(
@@ -202,7 +210,7 @@ def _pick_row(session: Session, task_id: int) -> Row[Any]:
                 task_id=task_id,
                 replenishment_id=row.waits_for_id,
             )
-    return row  # type: ignore[return-value]  # the Row is typed as its tuple
+    return row  # type: ignore[no-any-return]  # a named tuple, typed as SQLAlchemy's Row
 
 
 def _task(session: Session, task_id: int) -> PickTask:
@@ -214,7 +222,7 @@ def _destination(session: Session, pack_station_id: int | None) -> int:
     """Picked units travel to the order's pack station (or the first staging lane)."""
     if pack_station_id is not None:
         return pack_station_id
-    staging = session.connection().execute(_STAGING).scalar()
+    staging = execute(session.connection(), _STAGING).scalar()
     if staging is None:
         raise InvalidInput("no staging lane or pack station exists to take picked units")
     return int(staging)
@@ -242,17 +250,18 @@ def _take_from_task(
         scan_id=scan_id,
     )
     connection = session.connection()
-    connection.execute(_LINE_PICKED, {"p_line": row.order_line_id, "p_quantity": quantity})
+    execute(connection, _LINE_PICKED, {"p_line": row.order_line_id, "p_quantity": quantity})
     if row.reserved == quantity:
         # The reservation ends as what was picked from it.
         status, left = ReservationStatus.PICKED, row.picked_quantity + quantity
     else:
         status, left = ReservationStatus.OPEN, row.reserved - quantity
-    connection.execute(
+    execute(
+        connection,
         _RESERVATION_PICKED,
         {"p_reservation": row.reservation_id, "p_status": status, "p_quantity": left},
     )
-    connection.execute(_TASK_PICKED, {"p_task": row.id, "p_quantity": quantity})
+    execute(connection, _TASK_PICKED, {"p_task": row.id, "p_quantity": quantity})
     return movement_id
 
 
@@ -263,8 +272,8 @@ def _after_task(
     session.flush()  # a caller's ORM changes (a task closed short) count in the queries below
     connection = session.connection()
     ids = {"p_order": row.order_id, "p_batch": row.batch_id}
-    open_for_order, open_in_batch = connection.execute(_OPEN_TASKS, ids).one()
-    status, started_at, lines_picked = connection.execute(_ORDER_AND_BATCH, ids).one()
+    open_for_order, open_in_batch = execute(connection, _OPEN_TASKS, ids).one()
+    status, started_at, lines_picked = execute(connection, _ORDER_AND_BATCH, ids).one()
     steps = []
     if status is OrderStatus.RELEASED and picked:
         steps.append(OrderStatus.PICKING)
@@ -276,13 +285,13 @@ def _after_task(
         steps.append(OrderStatus.PICKED)
     for step in steps:
         values = {"p_order": row.order_id, "p_status": step, "p_now": now}
-        connection.execute(_ORDER_STATUS, values)
-        connection.execute(_ORDER_EVENT, values)
+        execute(connection, _ORDER_STATUS, values)
+        execute(connection, _ORDER_EVENT, values)
         status = step
     if started_at is None:
-        connection.execute(_BATCH_STARTED, {"p_batch": row.batch_id, "p_now": now})
+        execute(connection, _BATCH_STARTED, {"p_batch": row.batch_id, "p_now": now})
     if not open_in_batch:
-        connection.execute(_BATCH_DONE, {"p_batch": row.batch_id, "p_now": now})
+        execute(connection, _BATCH_DONE, {"p_batch": row.batch_id, "p_now": now})
     _forget(session, row)
     return status, not open_in_batch
 
@@ -330,7 +339,8 @@ def confirm_pick(
             quantity=quantity,
         )
     movement_id = _take_from_task(session, row, quantity, user_id, scan_id)
-    session.connection().execute(
+    execute(
+        session.connection(),
         _TASK_CLOSED,
         {"p_task": task_id, "p_status": TaskStatus.DONE, "p_now": now, "p_user": user_id},
     )
@@ -396,7 +406,8 @@ def cancel_task(
     row = _pick_row(session, task_id)
     remaining = row.quantity - row.picked_quantity
     ledger.release_part(session, row.reservation_id, remaining, picked_before=row.picked_quantity)
-    session.connection().execute(
+    execute(
+        session.connection(),
         _TASK_CLOSED,
         {"p_task": task_id, "p_status": TaskStatus.CANCELLED, "p_now": now, "p_user": user_id},
     )
@@ -510,11 +521,9 @@ def check_replenishment(
 ) -> ReplenishmentTask | None:
     """A pick face under its minimum gets a replenishment from reserve, up to its maximum."""
     # Every pick asks this: one Core read of the face and what it holds (no ORM load).
-    face = (
-        session.connection()
-        .execute(_FACE_LEVEL, {"p_location": location_id, "p_item": item_id})
-        .one_or_none()
-    )
+    face = execute(
+        session.connection(), _FACE_LEVEL, {"p_location": location_id, "p_item": item_id}
+    ).one_or_none()
     if face is None:
         raise NotFound(f"location {location_id} does not exist", location_id=location_id)
     if face.type is not LocationType.PICK_FACE or face.replenish_min is None:

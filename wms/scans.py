@@ -13,6 +13,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from wms.db.direct import execute
 from wms.db.schema import ScanEvent, metadata
 from wms.errors import InvalidInput
 from wms.model import ScanOutcome
@@ -62,7 +63,7 @@ def _check_client_id(client_id: str) -> None:
 
 def stored_answer(session: Session, client_id: str) -> dict[str, Any] | None:
     """The answer recorded for ``client_id``, if that scan was seen before (one Core read)."""
-    result = session.connection().execute(_STORED, {"p_id": client_id}).first()
+    result = execute(session.connection(), _STORED, {"p_id": client_id}).first()
     return dict(result[0]) if result is not None else None
 
 
@@ -70,7 +71,8 @@ def log_scan(session: Session, record: ScanRecord) -> bool:
     """Log a scan once in a single Core insert; False when its client id was logged first."""
     _check_client_id(record.client_id)
     connection = session.connection()
-    inserted = connection.execute(
+    inserted = execute(
+        connection,
         _LOG[connection.dialect.name],
         {
             "id": record.client_id,

@@ -17,6 +17,7 @@ from sqlalchemy import CursorResult, Table, bindparam, func, insert, select, upd
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from wms.db import direct
 from wms.db.schema import Location, Reservation, metadata
 from wms.errors import InsufficientStock, InvalidInput, NotFound
 from wms.ledger import MovementRequest, check_movement
@@ -40,7 +41,7 @@ class LedgerMismatch:
 
 
 def _rowcount(result: object) -> int:
-    assert isinstance(result, CursorResult)
+    assert isinstance(result, CursorResult | direct.Rows)
     return int(result.rowcount)
 
 
@@ -53,6 +54,12 @@ def _execute(session: Session, statement: Any, params: dict[str, Any] | None = N
     """
     session.flush()
     return session.connection().execute(statement, params)
+
+
+def _run(session: Session, statement: Any, params: dict[str, Any]) -> direct.Rows:
+    """:func:`_execute` for the pick path's module statements, on the driver's cursor."""
+    session.flush()
+    return direct.execute(session.connection(), statement, params)
 
 
 def _location_code(session: Session, location_id: int) -> str:
@@ -154,7 +161,7 @@ _INSERT_RESERVATION = (
 def _take(session: Session, request: MovementRequest) -> None:
     """Decrement on-hand at the from-location, refusing to go below what is reserved."""
     q, r = request.quantity, request.consume_reserved
-    result = _execute(
+    result = _run(
         session,
         _TAKE,
         {
@@ -190,7 +197,7 @@ def _take(session: Session, request: MovementRequest) -> None:
 
 def _put(session: Session, request: MovementRequest, expiry: dt.date | None) -> None:
     """Increment on-hand at the to-location, creating the stock row if it is the first."""
-    _execute(
+    _run(
         session,
         _PUT[session.get_bind().dialect.name],
         {
@@ -227,7 +234,7 @@ def post_movement(
             _take(session, request)
         if target is not None:
             _put(session, request, expiry)
-    result = _execute(
+    result = _run(
         session,
         _INSERT_MOVEMENT,
         {

@@ -1,0 +1,206 @@
+"""Statements run on the driver's cursor read and write exactly what Connection.execute does."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Enum,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    bindparam,
+    exc,
+    func,
+    insert,
+    select,
+    update,
+)
+
+from wms import handheld, picks, scans
+from wms.db import Database, direct
+from wms.handheld import take_next_batch
+from wms.model import TaskStatus
+
+from .test_handheld import _scan, floor  # noqa: F401  (the fixture, reused)
+
+
+class Colour(enum.Enum):
+    RED = "red"
+    BLUE = "blue"
+
+
+_meta = MetaData()
+_sample = Table(
+    "direct_sample",
+    _meta,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(40), nullable=False, unique=True),
+    Column("colour", Enum(Colour, native_enum=False, length=16), nullable=False),
+    Column("flag", Boolean, nullable=False),
+    Column("at", DateTime(timezone=True)),
+    Column("day", Date),
+    Column("doc", JSON, nullable=False),
+)
+_INSERT = insert(_sample).values(
+    name=bindparam("p_name"),
+    colour=bindparam("p_colour"),
+    flag=bindparam("p_flag"),
+    at=bindparam("p_at"),
+    day=bindparam("p_day"),
+    doc=bindparam("p_doc"),
+)
+_INSERT_RETURNING = _INSERT.returning(_sample.c.id)
+_BY_NAME = select(_sample).where(_sample.c.name == bindparam("p_name"))
+_BLUE = (
+    select(_sample.c.name, func.count().label("n"))
+    .where(_sample.c.colour == Colour.BLUE, _sample.c.flag.is_(True))
+    .group_by(_sample.c.name)
+    .order_by(_sample.c.name)
+)
+_RECOLOUR = update(_sample).where(_sample.c.flag.is_(True)).values(colour=bindparam("p_colour"))
+_AT = dt.datetime(2026, 11, 23, 6, 30, 15, 123456, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+def sample_db(database: Database) -> Iterator[Database]:
+    """The project database with one scratch table holding every kind of column."""
+    _meta.create_all(database.engine)
+    yield database
+
+
+def _row(name: str, **changes: Any) -> dict[str, Any]:
+    values = {
+        "p_name": name,
+        "p_colour": Colour.BLUE,
+        "p_flag": True,
+        "p_at": _AT,
+        "p_day": dt.date(2027, 1, 31),
+        "p_doc": {"lot": "L1", "n": [1, 2], "none": None},
+    }
+    return {**values, **changes}
+
+
+def test_rows_written_directly_read_the_same_through_sqlalchemy_and_back(sample_db):
+    with sample_db.write() as session:
+        connection = session.connection()
+        inserted = direct.execute(connection, _INSERT_RETURNING, _row("a"))
+        direct.execute(connection, _INSERT, _row("b", p_colour=Colour.RED, p_flag=False))
+        connection.execute(_INSERT, _row("c", p_at=None, p_day=None, p_doc={}))
+    with sample_db.read() as session:
+        connection = session.connection()
+        for name in ("a", "b", "c"):
+            through_sqlalchemy = connection.execute(_BY_NAME, {"p_name": name}).one()
+            through_driver = direct.execute(connection, _BY_NAME, {"p_name": name}).one()
+            assert tuple(through_driver) == tuple(through_sqlalchemy)
+            assert through_driver._asdict() == dict(through_sqlalchemy._mapping)
+        a = direct.execute(connection, _BY_NAME, {"p_name": "a"}).one()
+    assert inserted.scalar_one() == a.id
+    assert a.colour is Colour.BLUE and a.flag is True
+    assert a.doc == {"lot": "L1", "n": [1, 2], "none": None}
+    assert a.day == dt.date(2027, 1, 31)
+    # SQLite keeps no zone: both paths give the same naive UTC time there.
+    assert a.at.replace(tzinfo=dt.UTC) == _AT
+
+
+def test_constants_in_the_statement_are_bound_like_sqlalchemy_binds_them(sample_db):
+    with sample_db.write() as session:
+        connection = session.connection()
+        for name, colour, flag in (("a", Colour.BLUE, True), ("b", Colour.BLUE, False)):
+            direct.execute(connection, _INSERT, _row(name, p_colour=colour, p_flag=flag))
+        direct.execute(connection, _INSERT, _row("c", p_colour=Colour.RED))
+        assert [tuple(r) for r in direct.execute(connection, _BLUE)] == [("a", 1)]
+        changed = direct.execute(connection, _RECOLOUR, {"p_colour": Colour.RED})
+        assert changed.rowcount == 2
+        assert direct.execute(connection, _BLUE).all() == []
+        assert direct.execute(connection, _BLUE).first() is None
+        assert direct.execute(connection, _BLUE).scalar() is None
+
+
+def test_statements_run_inside_the_sessions_transaction_and_savepoints(sample_db):
+    with pytest.raises(RuntimeError), sample_db.write() as session:
+        direct.execute(session.connection(), _INSERT, _row("gone"))
+        raise RuntimeError("the unit of work fails")
+    with sample_db.write() as session:
+        direct.execute(session.connection(), _INSERT, _row("kept"))
+        savepoint = session.begin_nested()
+        direct.execute(session.connection(), _INSERT, _row("undone"))
+        savepoint.rollback()
+    with sample_db.read() as session:
+        names = session.scalars(select(_sample.c.name).order_by(_sample.c.name)).all()
+    assert names == ["kept"]
+
+
+def test_a_driver_error_is_sqlalchemys_error_and_loses_the_statement_only(sample_db):
+    with sample_db.write() as session:
+        direct.execute(session.connection(), _INSERT, _row("a"))
+        savepoint = session.begin_nested()
+        with pytest.raises(exc.IntegrityError):
+            direct.execute(session.connection(), _INSERT, _row("a"))
+        savepoint.rollback()
+    with sample_db.read() as session:
+        assert session.scalar(select(func.count()).select_from(_sample)) == 1
+
+
+def test_an_expanding_in_list_is_refused_at_first_use(sample_db):
+    statement = select(_sample.c.id).where(_sample.c.colour.in_([Colour.RED, Colour.BLUE]))
+    with sample_db.read() as session, pytest.raises(ValueError, match="IN"):
+        direct.execute(session.connection(), statement)
+
+
+def test_one_insists_on_one_row(sample_db):
+    with sample_db.write() as session:
+        connection = session.connection()
+        with pytest.raises(exc.NoResultFound):
+            direct.execute(connection, _BY_NAME, {"p_name": "nobody"}).one()
+        direct.execute(connection, _INSERT, _row("a"))
+        direct.execute(connection, _INSERT, _row("b"))
+        with pytest.raises(exc.MultipleResultsFound):
+            direct.execute(connection, select(_sample.c.id)).one_or_none()
+
+
+def test_the_scan_paths_statements_read_the_same_either_way(floor):  # noqa: F811
+    db, picker = floor
+    with db.write() as session:
+        batch = take_next_batch(session, picker)
+        assert batch is not None
+        batch_id = batch.id
+    for tote in range(1, 5):
+        _scan(db, picker, f"TOTE-DIRECT-{tote}")
+    with db.read() as session:
+        handheld_view = handheld.snapshot(session, picker)
+    task = handheld_view["task"]
+    client_id = str(uuid.uuid4())
+    _scan(db, picker, task["location"], client_id)
+    with db.read() as session:
+        connection = session.connection()
+        checks: list[tuple[Any, dict[str, Any]]] = [
+            (handheld._CART, {"p_user": picker}),
+            (handheld._TOTES, {"p_batch": batch_id}),
+            (handheld._CURRENT, {"p_batch": batch_id}),
+            (handheld._TOTE_IN_USE, {"p_tote": "TOTE-DIRECT-1"}),
+            (picks._PICK_ROW, {"p_task": task["id"]}),
+            (picks._OPEN_TASKS, {"p_order": 1, "p_batch": batch_id}),
+            (scans._STORED, {"p_id": client_id}),
+        ]
+        for statement, params in checks:
+            expected = [tuple(r) for r in connection.execute(statement, params)]
+            assert expected, statement
+            assert [tuple(r) for r in direct.execute(connection, statement, params)] == expected
+        view = handheld.show(handheld.load_cart(session, picker))
+        row = direct.execute(connection, picks._PICK_ROW, {"p_task": task["id"]}).one()
+    # The cart as loaded directly: the same, with the location now confirmed.
+    assert view["task"] == handheld_view["task"] | {"location_confirmed": True}
+    assert view["batch"] == handheld_view["batch"]
+    assert row.status is TaskStatus.OPEN
