@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import func, select
 
+from wms.db import Database
 from wms.db.group_commit import GroupCommit
 from wms.db.schema import ScanEvent
 from wms.errors import InvalidInput
@@ -106,3 +108,44 @@ def test_the_commit_can_run_on_another_thread(database):
     writer.close()
     assert len(threads_used) == 2 and threading.get_ident() not in threads_used
     assert _logged(database) == {"elsewhere-0001", "elsewhere-0002"}
+
+
+@pytest.fixture
+def sqlite_background(tmp_path) -> Iterator[Database]:
+    """A SQLite database whose commits never checkpoint (the server's setting)."""
+    db = Database(f"sqlite:///{tmp_path}/wal.sqlite3", background_checkpoints=True)
+    db.create_all()
+    try:
+        yield db
+    finally:
+        db.dispose()
+
+
+def test_the_writer_starts_a_long_wal_over_between_its_groups(sqlite_background, monkeypatch):
+    db = sqlite_background
+    monkeypatch.setattr("wms.db.database.WAL_RESTART_FRAMES", 20)
+    writer = GroupCommit(db)
+    for n in range(60):
+        writer.run(_log(f"before-{n:04d}"))
+    busy, frames, copied = db.checkpoint()  # the background round: copies, cannot restart
+    assert frames > 20 and db.wal_restart_due
+    writer.run(_log("finishes-0001"))  # the writer finishes the checkpoint after this group
+    writer.close()
+    assert not db.wal_restart_due
+    writer = GroupCommit(db)
+    writer.run(_log("after-0001"))  # the first write after it starts the WAL over
+    writer.close()
+    busy, frames, copied = db.checkpoint()
+    assert frames < 20, "the WAL went on growing instead of starting over"
+    assert len(_logged(db)) == 62
+
+
+def test_a_writer_whose_connection_was_left_in_a_transaction_recovers(sqlite_background):
+    writer = GroupCommit(sqlite_background)
+    writer.run(_log("first-0001"))
+    assert writer._connection is not None
+    writer._connection.exec_driver_sql("SELECT 1")  # autobegins, and is never ended
+    assert writer._connection.in_transaction()
+    writer.run(_log("second-0001"))
+    writer.close()
+    assert _logged(sqlite_background) == {"first-0001", "second-0001"}

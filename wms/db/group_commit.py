@@ -11,6 +11,8 @@ a commit that fails fails every scan of the group (none was acknowledged).
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import queue
 import threading
 import time
@@ -18,9 +20,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
+from sqlalchemy import Connection
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from wms.db.database import Database
+
+log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
@@ -58,6 +64,8 @@ class GroupCommit:
         self._queue: queue.SimpleQueue[_Work[Any] | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
+        # The writer's own connection, kept between groups so that its cache stays warm.
+        self._connection: Connection | None = None
         self.groups = 0  # commits so far, and the units of work in them: the grouping achieved
         self.units = 0
 
@@ -78,6 +86,13 @@ class GroupCommit:
             self._queue.put(None)
             thread.join(timeout)
             self._thread = None
+        self._drop_connection()
+
+    def _drop_connection(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            with contextlib.suppress(Exception):  # a broken one is being thrown away anyway
+                connection.close()
 
     def _ensure_started(self) -> None:
         if self._thread is not None:
@@ -110,7 +125,13 @@ class GroupCommit:
 
     def _commit(self, group: list[_Work[Any]]) -> None:
         try:
-            with self._db.write() as session:
+            if self._connection is None:
+                self._connection = self._db.connect_writer()
+            elif self._connection.in_transaction():
+                # Never begin a group inside a transaction left open: it would hold the
+                # write lock and keep every group's commit from reaching the disk.
+                self._connection.rollback()
+            with self._db.write_on(self._connection) as session:
                 if len(group) == 1:
                     # Alone in its transaction: no savepoint needed, a failure rolls it back.
                     item = group[0]
@@ -124,6 +145,10 @@ class GroupCommit:
                             item.error = error
                 self._run_commit(session.commit)
         except Exception as error:  # noqa: BLE001 - the commit failed: nothing was kept
+            if isinstance(error, DBAPIError):
+                # The connection may be what failed (a server restarted): the next group
+                # opens a new one.
+                self._drop_connection()
             for item in group:
                 if item.error is None:
                     item.error = error
@@ -134,3 +159,13 @@ class GroupCommit:
         # Let the callers just answered run before the next group: where threads are
         # cooperative (gevent) they would otherwise wait for it to finish.
         time.sleep(0)
+        connection = self._connection
+        if self._db.wal_restart_due and connection is not None:
+
+            def finish() -> None:
+                self._db.finish_checkpoint(connection)
+
+            try:
+                self._run_commit(finish)
+            except Exception:  # noqa: BLE001 - the WAL just goes on growing until next time
+                log.exception("finishing the WAL checkpoint failed")
