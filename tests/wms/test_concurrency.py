@@ -527,11 +527,13 @@ def test_opposite_transfers_do_not_deadlock(db: Database) -> None:
     """
     site = _seed(db, 10, 10)
     paused = threading.local()
+    pauses: list[str] = []
 
     def pause_after_first_stock_statement(*args: Any) -> None:
         statement: str = args[2]
         if getattr(paused, "armed", False) and " stock " in f" {statement} ":
             paused.armed = False
+            pauses.append(statement)
             time.sleep(0.3)
 
     def transfer(from_id: int, to_id: int) -> int:
@@ -554,6 +556,7 @@ def test_opposite_transfers_do_not_deadlock(db: Database) -> None:
     total = _total(tallies)
     assert total.errors == []
     assert total.ok == 2
+    assert len(pauses) == 2, "each transfer paused after its first stock statement"
     _assert_ledger_sound(db)
     assert total.retried == 0, f"{total.retried} deadlock(s) between two opposite transfers"
 

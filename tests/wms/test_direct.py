@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     Table,
     bindparam,
+    event,
     exc,
     func,
     insert,
@@ -204,3 +205,18 @@ def test_the_scan_paths_statements_read_the_same_either_way(floor):  # noqa: F81
     assert view["task"] == handheld_view["task"] | {"location_confirmed": True}
     assert view["batch"] == handheld_view["batch"]
     assert row.status is TaskStatus.OPEN
+
+
+def test_the_engines_cursor_events_see_each_statement(sample_db):
+    seen: list[str] = []
+
+    def record(_connection, _cursor, statement, *_rest):
+        seen.append(statement)
+
+    event.listen(sample_db.engine, "after_cursor_execute", record)
+    try:
+        with sample_db.write() as session:
+            direct.execute(session.connection(), _INSERT, _row("a"))
+    finally:
+        event.remove(sample_db.engine, "after_cursor_execute", record)
+    assert any(statement.startswith("INSERT INTO direct_sample") for statement in seen)

@@ -125,12 +125,15 @@ class _Plan:
 
 # Statements are module constants: plans are kept per (statement, dialect) for the process.
 _PLANS: dict[tuple[int, str], tuple[ClauseElement, _Plan]] = {}
+_MOST_PLANS = 1000
 
 
 def _plan(statement: ClauseElement, dialect: Dialect) -> _Plan:
     key = (id(statement), dialect.name)
     found = _PLANS.get(key)
     if found is None or found[0] is not statement:
+        if len(_PLANS) >= _MOST_PLANS:
+            _PLANS.clear()  # statements built per call would otherwise pile up here
         found = (statement, _Plan(statement, dialect))
         _PLANS[key] = found
     return found[1]
@@ -144,8 +147,15 @@ def execute(
     plan = _plan(statement, dialect)
     arguments = plan.arguments(params or {})
     cursor = connection.connection.cursor()
+    # The engine's cursor events still see each statement (tests pause or count with them);
+    # listeners are told, not asked: a retval=True listener cannot change what is run.
+    dispatch = connection.dispatch
     try:
+        if dispatch.before_cursor_execute:
+            dispatch.before_cursor_execute(connection, cursor, plan.sql, arguments, None, False)
         cursor.execute(plan.sql, arguments)
+        if dispatch.after_cursor_execute:
+            dispatch.after_cursor_execute(connection, cursor, plan.sql, arguments, None, False)
         rows: list[Any] = []
         if cursor.description is not None and plan.row is not None:
             processors = plan.results
