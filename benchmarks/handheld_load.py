@@ -1029,7 +1029,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="handheld counts scanning every --interval (default 50,200,500)",
     )
     parser.add_argument("--duration", type=float, default=30.0, help="measuring window, s")
-    parser.add_argument("--warmup", type=float, default=3.0, help="unmeasured start, s")
+    parser.add_argument(
+        "--warmup",
+        type=float,
+        default=20.0,
+        help="unmeasured start, s (carts start with tote scans, the cheapest: at 500 handhelds"
+        " the pick mix takes about 20 s to settle)",
+    )
     parser.add_argument("--interval", type=float, default=2.0, help="s between one's scans")
     parser.add_argument("--jitter", type=float, default=0.25, help="+/- fraction of interval")
     parser.add_argument(
