@@ -1059,7 +1059,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--threads", type=int, default=0, help="server.threads (0 = most clients + 50)"
     )
-    parser.add_argument("--orders", type=int, default=8000, help="B2C orders in the demo")
+    parser.add_argument(
+        "--orders", type=int, default=20_000, help="B2C orders in the demo (enough for every run)"
+    )
     parser.add_argument("--locations", type=int, default=6000, help="pick locations")
     parser.add_argument("--items", type=int, default=1500, help="items (SKUs)")
     parser.add_argument("--seed", type=int, default=42)
