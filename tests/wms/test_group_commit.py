@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import SQLAlchemyError
 
 from wms.db import Database
 from wms.db.group_commit import GroupCommit
@@ -149,3 +150,29 @@ def test_a_writer_whose_connection_was_left_in_a_transaction_recovers(sqlite_bac
     writer.run(_log("second-0001"))
     writer.close()
     assert _logged(sqlite_background) == {"first-0001", "second-0001"}
+
+
+def test_a_writer_whose_connection_broke_opens_a_new_one(database):
+    writer = GroupCommit(database)
+    writer.run(_log("before-0001"))
+    assert writer._connection is not None
+    if database.dialect == "postgresql":
+        backend = writer._connection.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+        writer._connection.rollback()
+        with database.engine.connect() as other:
+            other.exec_driver_sql(f"SELECT pg_terminate_backend({int(backend)})")
+    else:
+        writer._connection.invalidate()
+    # On PostgreSQL the group that finds the backend gone fails (its handhelds resend it);
+    # SQLAlchemy reconnects an invalidated SQLite connection by itself.
+    expected = {"before-0001", "after-0001"}
+    if database.dialect == "postgresql":
+        with pytest.raises(SQLAlchemyError):
+            writer.run(_log("lost-0001"))
+    else:
+        assert writer.run(_log("kept-0001"))
+        expected.add("kept-0001")
+    # The next group runs on a working connection.
+    assert writer.run(_log("after-0001"))
+    writer.close()
+    assert _logged(database) == expected
