@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import Table, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from wms.db.direct import execute
+from wms.db.direct import execute, savepoint
 from wms.db.schema import (
     BatchOrder,
     Order,
@@ -506,7 +506,7 @@ def _apply(
         }
         return Answer(False, "wrong_tote", params, step="tote"), "tote", cart
     # A savepoint: a pick refused half-way (stock gone meanwhile) leaves nothing behind.
-    with session.begin_nested():
+    with savepoint(session):
         result = confirm_pick(
             session, task.id, task.remaining, user_id=user_id, scan_id=client_id, now=now
         )

@@ -28,6 +28,7 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.orm import registry
 
 from wms import handheld, picks, scans
 from wms.db import Database, direct
@@ -220,3 +221,75 @@ def test_the_engines_cursor_events_see_each_statement(sample_db):
     finally:
         event.remove(sample_db.engine, "after_cursor_execute", record)
     assert any(statement.startswith("INSERT INTO direct_sample") for statement in seen)
+
+
+class _Sample:
+    """The scratch table as an ORM class, for savepoints around ORM work."""
+
+    name: str
+    colour: Colour
+    flag: bool
+    doc: dict[str, Any]
+
+
+registry().map_imperatively(_Sample, _sample)
+
+
+def _names(db: Database) -> list[str]:
+    with db.read() as session:
+        return list(session.scalars(select(_sample.c.name).order_by(_sample.c.name)))
+
+
+def _sample_object(name: str) -> _Sample:
+    sample = _Sample()
+    sample.name, sample.colour, sample.flag, sample.doc = name, Colour.RED, True, {}
+    return sample
+
+
+def test_a_savepoint_keeps_its_block_or_undoes_it_alone(sample_db):
+    with sample_db.write() as session:
+        connection = session.connection()
+        direct.execute(connection, _INSERT, _row("before"))
+        with direct.savepoint(session):
+            direct.execute(connection, _INSERT, _row("kept"))
+        with pytest.raises(RuntimeError), direct.savepoint(session):
+            direct.execute(connection, _INSERT, _row("undone"))
+            raise RuntimeError("the block fails")
+        with direct.savepoint(session):
+            direct.execute(connection, _INSERT, _row("outer"))
+            with pytest.raises(exc.IntegrityError), direct.savepoint(session):
+                direct.execute(connection, _INSERT, _row("inner"))
+                direct.execute(connection, _INSERT, _row("kept"))  # a duplicate: the driver fails
+        direct.execute(
+            connection, _INSERT, _row("after")
+        )  # the transaction goes on (PostgreSQL too)
+    assert _names(sample_db) == ["after", "before", "kept", "outer"]
+
+
+def test_a_savepoint_flushes_orm_work_inside_it_and_forgets_it_when_undone(sample_db):
+    with sample_db.write() as session:
+        with direct.savepoint(session):
+            session.add(_sample_object("added"))
+        assert not session.new  # flushed before the RELEASE, so inside the savepoint
+        session.expunge_all()
+        with pytest.raises(RuntimeError), direct.savepoint(session):
+            session.add(_sample_object("flushed then undone"))
+            session.flush()
+            raise RuntimeError("the block fails")
+        # The rolled-back object is not in the session any more: the commit cannot bring it back.
+        assert not session.identity_map and not session.new
+    assert _names(sample_db) == ["added"]
+
+
+def test_a_session_holding_objects_gets_the_orm_savepoint(sample_db):
+    with sample_db.write() as session:
+        session.add(_sample_object("held"))
+    with sample_db.write() as session:
+        held = session.scalars(select(_Sample)).one()
+        with pytest.raises(RuntimeError), direct.savepoint(session):
+            held.colour = Colour.BLUE
+            session.flush()
+            raise RuntimeError("the block fails")
+        # begin_nested's rollback expired the object: it reads what the database holds.
+        assert held.colour is Colour.RED
+    assert _names(sample_db) == ["held"]

@@ -15,12 +15,15 @@ fixed list as ``OR``), because their SQL is rendered per call.
 
 from __future__ import annotations
 
+import itertools
 from collections import namedtuple
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Connection, exc
 from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import Session
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
 
@@ -177,5 +180,42 @@ def execute(
         raise exc.DBAPIError.instance(
             plan.sql, arguments, error, dialect.loaded_dbapi.Error, dialect=dialect
         ) from error
+    finally:
+        cursor.close()
+
+
+_SAVEPOINTS = itertools.count(1)
+
+
+@contextmanager
+def savepoint(session: Session) -> Iterator[None]:
+    """A SAVEPOINT around the block, run on the driver's cursor: rolled back if the block raises.
+
+    ``Session.begin_nested`` costs about 150 µs of Python for its SAVEPOINT and RELEASE,
+    a fifth of a whole handheld scan. This one costs two driver calls. It is taken only
+    while the session holds no ORM objects, so there is nothing of the session's to roll
+    back with it: what the block loaded or added is flushed before the RELEASE, and
+    thrown away (expunged) when the block raises. A session that holds objects gets
+    ``begin_nested`` as before.
+    """
+    if session.identity_map or session.new or session.deleted:
+        with session.begin_nested():
+            yield
+        return
+    connection = session.connection()
+    cursor = connection.connection.cursor()
+    name = f"wms_savepoint_{next(_SAVEPOINTS)}"
+    try:
+        cursor.execute(f"SAVEPOINT {name}")
+        try:
+            yield
+            session.flush()  # what the block added belongs inside the savepoint
+        except BaseException:
+            cursor.execute(f"ROLLBACK TO SAVEPOINT {name}")
+            cursor.execute(f"RELEASE SAVEPOINT {name}")
+            # Whatever the block loaded or added is now rolled back: the session forgets it.
+            session.expunge_all()
+            raise
+        cursor.execute(f"RELEASE SAVEPOINT {name}")
     finally:
         cursor.close()

@@ -25,6 +25,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from wms.db.database import Database
+from wms.db.direct import savepoint
 
 log = logging.getLogger(__name__)
 
@@ -139,7 +140,7 @@ class GroupCommit:
                 else:
                     for item in group:
                         try:
-                            with session.begin_nested():
+                            with savepoint(session):
                                 item.result = item.run(session)
                         except Exception as error:  # noqa: BLE001 - handed to its caller
                             item.error = error
