@@ -53,3 +53,12 @@ def test_other_codes_stay_plain_values(code):
 def test_bad_scans_are_refused_with_a_reason(raw, message):
     with pytest.raises(ScanError, match=message):
         parse_scan(raw)
+
+
+def test_a_scan_read_again_gives_the_same_reading_and_a_bad_one_fails_again():
+    first = parse_scan("]C1010541234500001410LOT-A\x1d17271231")
+    again = parse_scan("]C1010541234500001410LOT-A\x1d17271231")
+    assert again == first and again.lot == "LOT-A"
+    for _ in range(2):  # a refusal is not kept as if it were a reading
+        with pytest.raises(ScanError, match="check digit"):
+            parse_scan("5412345000014")
