@@ -14,6 +14,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_socketio import Namespace, emit, join_room
+from sqlalchemy.orm import Session
 
 from web.server import off_the_loop
 from wms import handheld
@@ -121,9 +122,19 @@ class HandheldNamespace(Namespace):
         """Give the picker a cart (their own, or the most urgent free one)."""
         if not self._allowed():
             return {"ok": False, "reason": "signed_out"}
-        with self._db.write() as session:
-            batch = handheld.take_next_batch(session, self._user().id)
-        return {"ok": batch is not None, "snapshot": self._snapshot()}
+        user_id = self._user().id
+
+        def take(session: Session) -> tuple[bool, dict[str, Any]]:
+            taken = handheld.take_next_batch(session, user_id) is not None
+            return taken, handheld.snapshot(session, user_id)
+
+        # Through the scans' writer: a write transaction of its own would wait for the
+        # writer's lock with the whole loop (gevent) stopped behind it.
+        try:
+            taken, view = self._writer.run(take)
+        except WmsError as error:
+            return self._refused(error)
+        return {"ok": taken, "snapshot": view}
 
     def on_scan(self, data: Any) -> dict[str, Any]:
         """Check a scan; the answer comes back as the acknowledgement."""

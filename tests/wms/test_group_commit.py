@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -14,7 +15,7 @@ from wms.db.group_commit import GroupCommit
 from wms.db.schema import ScanEvent
 from wms.errors import InvalidInput
 from wms.model import ScanOutcome
-from wms.scans import ScanRecord, log_scan
+from wms.scans import ScanRecord, log_scan, record_scan
 
 
 def _log(client_id: str):
@@ -64,6 +65,47 @@ def test_a_failing_unit_rolls_back_alone(database):
     assert writer.run(_log("kept-0002"))
     writer.close()
     assert _logged(database) == {"kept-0001", "kept-0002"}
+
+
+def test_units_sharing_a_group_keep_theirs_and_a_failing_one_loses_its_own(database):
+    writer = GroupCommit(database)
+    started, gate = threading.Event(), threading.Event()
+    errors: dict[str, BaseException] = {}
+
+    def first(session):
+        started.set()
+        gate.wait(10)  # the others queue meanwhile: they then share the next group
+        return _log("first-0001")(session)
+
+    def orm_unit(session):  # the ORM's way of logging, with its own nested savepoint
+        return record_scan(session, ScanRecord("orm-0001", "raw", "item", ScanOutcome.ACCEPTED))
+
+    def half_done(session):
+        log_scan(session, ScanRecord("half-done-1", "raw", "item", ScanOutcome.ACCEPTED))
+        raise InvalidInput("refused after writing")
+
+    def submit(name, work):
+        try:
+            writer.run(work)
+        except InvalidInput as error:
+            errors[name] = error
+
+    threads = [threading.Thread(target=submit, args=("first", first))]
+    threads[0].start()
+    assert started.wait(10)  # the writer took the first: the others queue behind it
+    later = (("orm", orm_unit), ("half", half_done), ("last", _log("last-0001")))
+    for queued, (name, work) in enumerate(later, start=1):
+        threads.append(threading.Thread(target=submit, args=(name, work)))
+        threads[-1].start()
+        while writer._queue.qsize() < queued:  # each behind the one before: a known order
+            time.sleep(0.001)
+    gate.set()
+    for thread in threads:
+        thread.join(30)
+    writer.close()
+    assert set(errors) == {"half"}
+    assert _logged(database) == {"first-0001", "orm-0001", "last-0001"}
+    assert writer.groups == 2  # the three behind the first shared one commit
 
 
 def test_a_failed_commit_fails_every_unit_of_its_group(database):

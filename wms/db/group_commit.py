@@ -144,6 +144,10 @@ class GroupCommit:
                                 item.result = item.run(session)
                         except Exception as error:  # noqa: BLE001 - handed to its caller
                             item.error = error
+                        if session.identity_map:
+                            # Flushed and kept: the next unit starts on an empty session,
+                            # which takes the cheap savepoint (see direct.savepoint).
+                            session.expunge_all()
                 self._run_commit(session.commit)
         except Exception as error:  # noqa: BLE001 - the commit failed: nothing was kept
             if isinstance(error, DBAPIError):
