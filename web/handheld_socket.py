@@ -125,6 +125,7 @@ class HandheldNamespace(Namespace):
         user_id = self._user().id
 
         def take(session: Session) -> tuple[bool, dict[str, Any]]:
+            self._writer.kept.pop(user_id, None)  # their cart changes: it is read again
             taken = handheld.take_next_batch(session, user_id) is not None
             return taken, handheld.snapshot(session, user_id)
 
@@ -149,7 +150,12 @@ class HandheldNamespace(Namespace):
         try:
             answer, view = self._writer.run(
                 lambda session: handheld.scan(
-                    session, user_id=user_id, client_id=client_id, raw=raw, scanned_at=scanned_at
+                    session,
+                    user_id=user_id,
+                    client_id=client_id,
+                    raw=raw,
+                    scanned_at=scanned_at,
+                    carts=self._writer.kept,
                 )
             )
         except handheld.DuplicateScan:
@@ -183,8 +189,15 @@ class HandheldNamespace(Namespace):
         if not self._allowed():
             return {"ok": False, "reason": "signed_out"}
         user_id = self._user().id
+
+        def act(session: Session) -> handheld.Answer:
+            # Shorts, skips and confirms change carts beyond the picker's own (allocation,
+            # release): the scans read every cart again.
+            self._writer.kept.clear()
+            return action(session, user_id=user_id, **arguments)
+
         try:
-            answer = self._writer.run(lambda session: action(session, user_id=user_id, **arguments))
+            answer = self._writer.run(act)
         except WmsError as error:
             return self._refused(error)
         if answer.reason in ("picked", "short_reported"):

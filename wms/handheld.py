@@ -7,6 +7,7 @@ handheld resending after losing the Wi-Fi) gets the stored answer, and changes n
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import MutableMapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -413,8 +414,13 @@ def scan(
     raw: str,
     scanned_at: dt.datetime | None = None,
     now: dt.datetime | None = None,
+    carts: MutableMapping[int, Cart] | None = None,
 ) -> tuple[Answer, dict[str, Any]]:
     """:func:`handle_scan` and the handheld's view after it, from the same transaction.
+
+    ``carts``: the pickers' carts as the last scans left them, kept by a caller through
+    which every change to them goes (see GroupCommit.kept); the cart is read only when it
+    is not there, and is put back only once the scan is logged.
 
     Raises DuplicateScan when a copy of the same scan committed first (PostgreSQL, two
     connections): the caller rolls back and answers with :func:`stored_answer`.
@@ -423,7 +429,10 @@ def scan(
     if previous is not None:
         return Answer(**{**previous, "repeated": True}), snapshot(session, user_id)
     now = now or dt.datetime.now(dt.UTC)
-    cart = load_cart(session, user_id)
+    # Taken out while the scan runs: a scan that fails half-way leaves no cart it changed.
+    cart = carts.pop(user_id, None) if carts is not None else None
+    if cart is None:
+        cart = load_cart(session, user_id)
     parsed: ParsedScan | None = None
     try:
         parsed = parse_scan(raw)
@@ -450,6 +459,8 @@ def scan(
     )
     if not logged:
         raise DuplicateScan(client_id)
+    if carts is not None and cart is not None:
+        carts[user_id] = cart
     return answer, show(cart)
 
 

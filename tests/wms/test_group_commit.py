@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 from collections.abc import Iterator
@@ -218,3 +219,39 @@ def test_a_writer_whose_connection_broke_opens_a_new_one(database):
     assert writer.run(_log("after-0001"))
     writer.close()
     assert _logged(database) == expected
+
+
+def test_what_units_keep_lasts_until_another_connection_writes_or_a_commit_fails(database):
+    failing = threading.Event()
+
+    def commit_or_fail(commit):
+        if failing.is_set():
+            raise SQLAlchemyError("disk full")
+        commit()
+
+    writer = GroupCommit(database, run_commit=commit_or_fail)
+    numbers = itertools.count(1)
+
+    def keep(session):
+        writer.kept["cart"] = "as the last unit left it"
+        return _log(f"keep-{next(numbers):04d}")(session)
+
+    def seen(_session):
+        return dict(writer.kept)
+
+    writer.run(keep)
+    sqlite = database.dialect == "sqlite"
+    database.checkpoint()  # copying the WAL back changes nothing the units kept
+    # Only this writer wrote since: on SQLite it is still there (PostgreSQL keeps nothing).
+    assert writer.run(seen) == ({"cart": "as the last unit left it"} if sqlite else {})
+    writer.run(keep)
+    with database.write() as session:  # another connection commits
+        _log("elsewhere-2")(session)
+    assert writer.run(seen) == {}
+    writer.run(keep)
+    failing.set()
+    with pytest.raises(SQLAlchemyError):
+        writer.run(keep)
+    failing.clear()
+    assert writer.run(seen) == {}  # what the failed group kept was rolled back with it
+    writer.close()

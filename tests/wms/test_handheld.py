@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
+from wms import handheld
 from wms.access import authenticate_badge
 from wms.allocation import allocate_orders
 from wms.db import Database
+from wms.db.group_commit import GroupCommit
 from wms.db.ledger import verify_ledger
 from wms.db.schema import ItemGtin, Location, Order, PickTask, ScanEvent
 from wms.demo import DEMO_LOGINS, generate_demo
@@ -219,3 +222,68 @@ def test_the_view_sent_with_each_answer_is_the_cart_as_stored(floor):
         with db.read() as session:
             assert view == snapshot(session, picker), (step, raw)
     assert steps == {"tote_start", "location", "item", "tote"}
+
+
+def test_carts_kept_by_the_writer_agree_with_a_fresh_read_and_see_changes_made_elsewhere(
+    floor, monkeypatch
+):
+    db, picker = floor
+    writer = GroupCommit(db)
+    reads = []
+    monkeypatch.setattr(handheld, "load_cart", _counting(handheld.load_cart, reads))
+    with db.write() as session:
+        take_next_batch(session, picker)
+        view = snapshot(session, picker)
+    scans, picks, changed_elsewhere = 0, 0, False
+    while view["step"] not in ("idle", "done", "waiting"):
+        task, step = view["task"], view["step"]
+        if step == "item" and not changed_elsewhere:
+            # A supervisor's change on another connection: the location must be scanned again.
+            changed_elsewhere = True
+            with db.write() as session:
+                session.execute(
+                    update(PickTask).where(PickTask.id == task["id"]).values(location_confirmed=0)
+                )
+            raw = _unit_gtin(db, _item_of(db, task["id"]))
+            answer, view = writer.run(_kept_scan(writer, picker, raw))
+            assert answer.reason == "wrong_location"  # a kept cart would have counted it
+            continue
+        if step == "tote_start":
+            raw = f"TOTE-K{scans:04d}"
+        elif step == "location":
+            raw = task["location"]
+        elif step == "item":
+            raw = _unit_gtin(db, _item_of(db, task["id"]))
+        else:
+            raw = task["tote"]
+        answer, view = writer.run(_kept_scan(writer, picker, raw))
+        scans += 1
+        picks += answer.reason == "picked"
+        assert answer.ok, answer
+        with db.read() as session:
+            assert view == snapshot(session, picker), (step, raw)
+    writer.close()
+    assert changed_elsewhere and view["step"] == "idle"
+    if db.dialect == "sqlite":  # elsewhere every group reads the carts again
+        # Read once at the start, after each pick and after the change; not the test's own.
+        assert reads.count("group-commit") == 1 + picks + 1 < scans
+
+
+def _counting(function, calls):
+    def counted(*args, **kwargs):
+        calls.append(threading.current_thread().name)
+        return function(*args, **kwargs)
+
+    return counted
+
+
+def _item_of(db: Database, task_id: int) -> int:
+    with db.read() as session:
+        return session.get_one(PickTask, task_id).item_id
+
+
+def _kept_scan(writer: GroupCommit, picker: int, raw: str):
+    def work(session):
+        return scan(session, user_id=picker, client_id=uuid.uuid4().hex, raw=raw, carts=writer.kept)
+
+    return work

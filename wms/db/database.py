@@ -178,6 +178,21 @@ class Database:
         ).fetchone()
         return int(row[0]), int(row[1]), int(row[2])
 
+    def changed_elsewhere(self, connection: Connection) -> bool:
+        """Whether another connection committed a change since this one last asked.
+
+        SQLite tells it cheaply (``PRAGMA data_version``); on PostgreSQL, where other
+        processes write too, the answer is always yes. Ask inside a write transaction, where
+        no other connection can commit until this one ends.
+        """
+        if self.dialect != "sqlite":
+            return True
+        driver = connection.connection.driver_connection
+        version = driver.execute("PRAGMA data_version").fetchone()[0]  # type: ignore[union-attr]
+        seen = connection.info.get("wms_data_version")
+        connection.info["wms_data_version"] = version
+        return bool(seen != version)
+
     def create_all(self) -> None:
         """Create every table and trigger directly (tests); deployments use Alembic."""
         metadata.create_all(self.engine)

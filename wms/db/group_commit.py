@@ -67,6 +67,10 @@ class GroupCommit:
         self._start_lock = threading.Lock()
         # The writer's own connection, kept between groups so that its cache stays warm.
         self._connection: Connection | None = None
+        # What units keep between groups (the handheld's carts), valid only while this
+        # writer's transactions are the only writes: emptied at the start of a group when
+        # another connection committed, after a failed commit, and with a new connection.
+        self.kept: dict[Any, Any] = {}
         self.groups = 0  # commits so far, and the units of work in them: the grouping achieved
         self.units = 0
 
@@ -90,6 +94,7 @@ class GroupCommit:
         self._drop_connection()
 
     def _drop_connection(self) -> None:
+        self.kept.clear()
         connection, self._connection = self._connection, None
         if connection is not None:
             with contextlib.suppress(Exception):  # a broken one is being thrown away anyway
@@ -133,6 +138,8 @@ class GroupCommit:
                 # write lock and keep every group's commit from reaching the disk.
                 self._connection.rollback()
             with self._db.write_on(self._connection) as session:
+                if self._db.changed_elsewhere(session.connection()):
+                    self.kept.clear()
                 if len(group) == 1:
                     # Alone in its transaction: no savepoint needed, a failure rolls it back.
                     item = group[0]
@@ -150,6 +157,7 @@ class GroupCommit:
                             session.expunge_all()
                 self._run_commit(session.commit)
         except Exception as error:  # noqa: BLE001 - the commit failed: nothing was kept
+            self.kept.clear()  # the units may have kept what was just rolled back
             if isinstance(error, DBAPIError):
                 # The connection may be what failed (a server restarted): the next group
                 # opens a new one.
