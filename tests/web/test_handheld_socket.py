@@ -11,7 +11,7 @@ from tests.web.test_api_flow_support import FlowClient, build_floor, client_for,
 from web.extensions import socketio
 from wms.access import NewUser, create_user
 from wms.db import Database
-from wms.model import Role
+from wms.model import LANGUAGES, Role
 
 
 def test_a_french_picker_gets_answers_in_french(app: Flask, database: Database, api_token: str):
@@ -54,3 +54,18 @@ def test_a_packer_cannot_open_the_handheld_socket(app: Flask, client, login):
     login(Role.PACKER)
     socket = socketio.test_client(app, namespace="/handheld", flask_test_client=client)
     assert not socket.is_connected("/handheld")
+
+
+def test_each_picker_gets_the_message_in_their_own_language_one_after_the_other(app: Flask):
+    from web.handheld_socket import message
+
+    params = {"scanned": "X-1", "expected": "A-01-01-1"}
+    with app.test_request_context("/", headers={"Accept-Language": "nl"}):
+        said = {lang: message("wrong_location", params, language=lang) for lang in LANGUAGES}
+        again = {lang: message("wrong_location", params, language=lang) for lang in LANGUAGES}
+        browser = message("wrong_location", params)  # no profile: the browser's language
+    assert said == again
+    assert said["en"] == "Wrong location: you scanned X-1. Go to A-01-01-1."
+    assert said["fr"].startswith("Mauvais emplacement") and "X-1" in said["fr"]
+    assert said["nl"] != said["en"] and "A-01-01-1" in said["nl"]
+    assert browser == said["nl"]
