@@ -11,7 +11,7 @@ from collections.abc import MutableMapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from sqlalchemy import Table, bindparam, func, or_, select, update
+from sqlalchemy import Connection, Table, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from wms.db.direct import execute, savepoint
@@ -299,7 +299,6 @@ def load_cart(session: Session, user_id: int) -> Cart | None:
         Tote(p, order_id, number, tote)
         for p, order_id, tote, number in execute(connection, _TOTES, ids)
     ]
-    current = execute(connection, _CURRENT, ids).first()
     return Cart(
         batch.id,
         batch.code,
@@ -309,8 +308,13 @@ def load_cart(session: Session, user_id: int) -> Cart | None:
         totes,
         batch.total - batch.open,
         batch.total,
-        OpenPick(**current._asdict()) if current is not None else None,
+        _current_task(connection, batch.id),
     )
+
+
+def _current_task(connection: Connection, batch_id: int) -> OpenPick | None:
+    current = execute(connection, _CURRENT, {"p_batch": batch_id}).first()
+    return OpenPick(**current._asdict()) if current is not None else None
 
 
 def _cart_step(session: Session, user_id: int) -> str:
@@ -521,7 +525,14 @@ def _apply(
         result = confirm_pick(
             session, task.id, task.remaining, user_id=user_id, scan_id=client_id, now=now
         )
-    after = load_cart(session, user_id)
+    if result.batch_done:
+        after = load_cart(session, user_id)  # the picker's next cart, if they have one
+    else:
+        # Same cart, same totes: one task fewer to do, and the next one to show.
+        after = cart
+        after.done += 1
+        after.status = BatchStatus.IN_PROGRESS  # as the pick just recorded
+        after.task = _current_task(session.connection(), cart.id)
     params = {"quantity": result.picked, "order": task.order, "batch_done": result.batch_done}
     next_step = _step(after) if after is not None else "idle"
     return Answer(True, "picked", params, step=next_step), "tote", after
