@@ -176,10 +176,13 @@ class HandheldNamespace(Namespace):
                     raw=raw,
                     scanned_at=scanned_at,
                     carts=self._writer.kept,
+                    repeats_raise=True,
                 )
             )
         except handheld.DuplicateScan:
-            # A copy of this scan won the race on another connection: answer with its result.
+            # A repeat (the outbox resending), or a copy that won the race on another
+            # connection: what it did is undone; answer with the result stored first. The
+            # writer answers after its commit, so a copy in the same group is stored now.
             with self._db.read() as session:
                 stored = handheld.stored_answer(session, client_id) or {}
                 answer = handheld.Answer(**{**stored, "repeated": True})

@@ -5,12 +5,14 @@ from __future__ import annotations
 import uuid
 
 from flask import Flask
+from sqlalchemy import func, select
 
 from tests.web.conftest import PASSWORD
 from tests.web.test_api_flow_support import FlowClient, build_floor, client_for, order, receive
 from web.extensions import socketio
 from wms.access import NewUser, create_user
 from wms.db import Database
+from wms.db.schema import ScanEvent
 from wms.model import LANGUAGES, Role
 
 
@@ -30,13 +32,18 @@ def test_a_french_picker_gets_answers_in_french(app: Flask, database: Database, 
     assert socket.is_connected("/handheld")
     taken = socket.emit("take_batch", {}, namespace="/handheld", callback=True)
     assert taken["ok"]
-    tote = socket.emit(
-        "scan",
-        {"client_id": str(uuid.uuid4()), "raw": "TOTE-FR-1"},
-        namespace="/handheld",
-        callback=True,
-    )
+    tote_scan = {"client_id": str(uuid.uuid4()), "raw": "TOTE-FR-1"}
+    tote = socket.emit("scan", tote_scan, namespace="/handheld", callback=True)
     assert tote["ok"] and tote["message"].startswith("Le bac TOTE-FR-1")
+    # The outbox sends it again (the answer was lost): the first answer, nothing done twice.
+    again = socket.emit("scan", tote_scan, namespace="/handheld", callback=True)
+    assert again["repeated"] and (again["ok"], again["reason"]) == (True, "tote_bound")
+    assert again["message"] == tote["message"] and again["snapshot"] == tote["snapshot"]
+    with database.read() as session:
+        logged = session.scalar(
+            select(func.count()).select_from(ScanEvent).where(ScanEvent.raw == "TOTE-FR-1")
+        )
+    assert logged == 1
     answer = socket.emit(
         "scan",
         {"client_id": str(uuid.uuid4()), "raw": "NOWHERE-1"},
