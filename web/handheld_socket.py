@@ -146,7 +146,7 @@ class HandheldNamespace(Namespace):
 
         def take(session: Session) -> tuple[bool, dict[str, Any]]:
             self._writer.kept.pop(user_id, None)  # their cart changes: it is read again
-            taken = handheld.take_next_batch(session, user_id) is not None
+            taken = handheld.take_next_cart(session, user_id) is not None
             return taken, handheld.snapshot(session, user_id)
 
         # Through the scans' writer: a write transaction of its own would wait for the

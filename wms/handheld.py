@@ -20,7 +20,6 @@ from wms.db.schema import (
     Order,
     PickBatch,
     PickTask,
-    Zone,
     metadata,
 )
 from wms.errors import Conflict, InvalidInput, NotFound, WmsError
@@ -77,34 +76,23 @@ def current_batch(session: Session, user_id: int) -> PickBatch | None:
 
 def take_next_batch(session: Session, user_id: int) -> PickBatch | None:
     """Give the picker their batch, or the most urgent open handheld batch nobody has."""
-    mine = current_batch(session, user_id)
+    batch_id = take_next_cart(session, user_id)
+    if batch_id is None:
+        return None
+    return session.get_one(PickBatch, batch_id, populate_existing=True)  # as just updated
+
+
+def take_next_cart(session: Session, user_id: int) -> int | None:
+    """:func:`take_next_batch` in Core statements, for the handheld's writer: the batch id."""
+    connection = session.connection()
+    mine = execute(connection, _MY_CART, {"p_user": user_id}).scalar()
     if mine is not None:
-        return mine
-    candidates = session.scalars(
-        select(PickBatch.id)
-        .join(Zone, PickBatch.zone_id == Zone.id)
-        .where(
-            PickBatch.status == BatchStatus.OPEN,
-            PickBatch.picker_id.is_(None),
-            Zone.kind == ZoneKind.HANDHELD,
-            PickBatch.kind != BatchKind.REPLENISHMENT,
-        )
-        .order_by(PickBatch.priority.desc(), PickBatch.cut_off.is_(None), PickBatch.cut_off)
-        .order_by(PickBatch.id)
-        .limit(5)
-    ).all()
-    for batch_id in candidates:
+        return int(mine)
+    for (batch_id,) in execute(connection, _FREE_CARTS):
         # Conditional: two pickers asking at once never get the same cart.
-        taken = session.execute(
-            update(PickBatch)
-            .where(PickBatch.id == batch_id, PickBatch.picker_id.is_(None))
-            .values(picker_id=user_id, status=BatchStatus.ASSIGNED)
-            .execution_options(synchronize_session=False)
-        )
-        if taken.rowcount == 1:  # type: ignore[attr-defined]
-            batch = session.get_one(PickBatch, batch_id)
-            session.refresh(batch)
-            return batch
+        taken = execute(connection, _TAKE_CART, {"p_batch": batch_id, "p_user": user_id})
+        if taken.rowcount == 1:
+            return int(batch_id)
     return None
 
 
@@ -191,6 +179,30 @@ _CURRENT = (
     )
     .order_by(_task_t.c.sequence)
     .limit(1)
+)
+_MY_CART = (
+    select(_batch_t.c.id)
+    .where(_batch_t.c.picker_id == bindparam("p_user"), _ACTIVE)
+    .order_by(_batch_t.c.id)
+    .limit(1)
+)
+_FREE_CARTS = (
+    select(_batch_t.c.id)
+    .join(_zone_t, _batch_t.c.zone_id == _zone_t.c.id)
+    .where(
+        _batch_t.c.status == BatchStatus.OPEN,
+        _batch_t.c.picker_id.is_(None),
+        _zone_t.c.kind == ZoneKind.HANDHELD,
+        _batch_t.c.kind != BatchKind.REPLENISHMENT,
+    )
+    .order_by(_batch_t.c.priority.desc(), _batch_t.c.cut_off.is_(None), _batch_t.c.cut_off)
+    .order_by(_batch_t.c.id)
+    .limit(5)
+)
+_TAKE_CART = (
+    update(_batch_t)
+    .where(_batch_t.c.id == bindparam("p_batch"), _batch_t.c.picker_id.is_(None))
+    .values(picker_id=bindparam("p_user"), status=BatchStatus.ASSIGNED)
 )
 _TOTE_IN_USE = (
     select(_tote_t.c.batch_id)
