@@ -42,6 +42,8 @@ Figures, for scans sent in the measuring window (after ``--warmup`` seconds):
   the window (sampled every second); ``cli CPU %``: the client processes; ``other CPU %``:
   every other process on the machine (other jobs sharing the cores), all in % of one core, so
   the figures can be read against the load;
+* ``server full GCs`` (under the table): the worker's full (generation 2) collections in the
+  window, from the bootstrap's ``gc.callbacks``: each stops every socket while it runs;
 * ``errors``: exceptions and timeouts (a refused scan is an answer, not an error; refusals are
   listed by reason under the table).
 
@@ -53,6 +55,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import math
 import multiprocessing as mp
 import os
@@ -150,6 +153,19 @@ def _serve_timed(timing_file: str, cli_args: list[str]) -> None:
             elapsed = (time.perf_counter() - t0) * 1000.0
             samples.append((time.time(), event, elapsed))
 
+    # The cycle collector's full collections stop every socket while they run: each one is
+    # recorded too ("gc2" lines), so that a latency tail can be read against them.
+    gc_started = {"at": 0.0}
+
+    def gc_timer(phase: str, info: dict[str, Any]) -> None:
+        if info.get("generation") != 2:
+            return
+        if phase == "start":
+            gc_started["at"] = time.perf_counter()
+        else:
+            samples.append((time.time(), "gc2", (time.perf_counter() - gc_started["at"]) * 1e3))
+
+    gc.callbacks.append(gc_timer)
     HandheldNamespace.trigger_event = timed
     cli.main(args=cli_args, prog_name="wms")
 
@@ -662,6 +678,7 @@ class RunResult:
     refused: Counter[str]
     errors: Counter[str]
     handler_ms: list[float]
+    gc_ms: list[float]
     server_cpu: float
     rss_mb: float
     threads: int
@@ -803,6 +820,7 @@ def run_level(
         no_work += tally["no_work"]
         taken += tally["batches_taken"]
     handler_ms = _handler_samples(timing_file, measure_from, measure_from + args.duration)
+    gc_ms = _gc_pauses(timing_file, measure_from, measure_from + args.duration)
     result = RunResult(
         label=label,
         clients=clients,
@@ -814,6 +832,7 @@ def run_level(
         refused=refused,
         errors=errors,
         handler_ms=handler_ms,
+        gc_ms=gc_ms,
         server_cpu=server_cpu,
         rss_mb=rss,
         threads=peak_threads,
@@ -825,6 +844,19 @@ def run_level(
     if profile_out is not None and profile_out.exists():
         result.profile = summarise_profile(profile_out)
     return result
+
+
+def _gc_pauses(timing_file: Path | None, start: float, end: float) -> list[float]:
+    """The server's full collections in the window, ms each."""
+    values: list[float] = []
+    if timing_file is None:
+        return values
+    with contextlib.suppress(OSError), timing_file.open(encoding="utf-8") as lines:
+        for line in lines:
+            wall, event, ms = line.split()
+            if event == "gc2" and start <= float(wall) < end:
+                values.append(float(ms))
+    return values
 
 
 def _handler_samples(timing_file: Path | None, start: float, end: float) -> list[float]:
@@ -967,6 +999,11 @@ def print_table(rows: list[RunResult]) -> None:
             extra.append(
                 f"take_batch x{len(r.take_ms)} p50 {percentile(r.take_ms, 0.5):.1f} ms "
                 f"p99 {percentile(r.take_ms, 0.99):.1f} ms"
+            )
+        if r.gc_ms:
+            extra.append(
+                f"server full GCs x{len(r.gc_ms)} max {max(r.gc_ms):.1f} ms "
+                f"total {sum(r.gc_ms):.0f} ms"
             )
         if r.no_work:
             extra.append(f"{r.no_work} take_batch found no free cart")

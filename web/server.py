@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import logging
 import sys
+import time
 import warnings
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
@@ -123,6 +124,40 @@ def _settle_worker(_worker: Any) -> None:
     gc.freeze()
     if gevent_patched():
         sys.setswitchinterval(0.001)
+    _spawn(_freeze_once_warm)
+
+
+# Seconds after the worker starts at which the heap is frozen again (see _freeze_once_warm).
+WARM_FREEZES = (20.0, 90.0, 300.0)
+
+
+def _freeze_once_warm() -> None:
+    """Freeze the heap again once the first requests have imported and cached what they use.
+
+    Much of the app is imported on first use (the socket drivers, the dialect, the scan
+    path, the catalogues): frozen at start-up was only a part of it. With 500 handhelds
+    connected, a full collection walked 100,000 objects, two thirds of them modules,
+    functions and classes, and stopped every socket for 90-210 ms. A few freezes in the
+    first minutes take those in as well. Cyclic garbage among what was alive at those
+    moments is never collected; that is bounded by what lives in those first minutes.
+    """
+    waited = 0.0
+    for at in WARM_FREEZES:
+        time.sleep(at - waited)  # gevent's sleep where patched
+        waited = at
+        gc.collect()
+        gc.freeze()
+
+
+def _spawn(function: Callable[[], None]) -> None:
+    if gevent_patched():
+        import gevent
+
+        gevent.spawn(function)
+    else:
+        import threading
+
+        threading.Thread(target=function, name="warm-freeze", daemon=True).start()
 
 
 def run(app: Flask, host: str, port: int, threads: int) -> None:

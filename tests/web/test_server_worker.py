@@ -103,3 +103,21 @@ def test_no_checkpoint_thread_without_background_checkpoints(tmp_path) -> None:
         assert _threading.active_count() == before
     finally:
         db.dispose()
+
+
+def test_the_worker_freezes_its_heap_again_once_warm(monkeypatch):
+    import gc
+
+    from web import server
+
+    slept: list[float] = []
+    monkeypatch.setattr(server, "WARM_FREEZES", (20.0, 90.0))
+    monkeypatch.setattr(server.time, "sleep", slept.append)
+    gc.unfreeze()
+    try:
+        assert gc.get_freeze_count() == 0
+        server._freeze_once_warm()
+        assert gc.get_freeze_count() > 0  # the heap is out of the collector's walks
+    finally:
+        gc.unfreeze()
+    assert slept == [20.0, 70.0]
