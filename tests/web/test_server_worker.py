@@ -105,19 +105,41 @@ def test_no_checkpoint_thread_without_background_checkpoints(tmp_path) -> None:
         db.dispose()
 
 
-def test_the_worker_freezes_its_heap_again_once_warm(monkeypatch):
+class _Connection:
+    """Stands for what a connected handheld holds: objects in a reference cycle."""
+
+    def __init__(self) -> None:
+        self.self = self
+
+
+def test_the_worker_freezes_its_heap_once_warm_and_later_collects_what_closed(monkeypatch):
     import gc
+    import weakref
 
     from web import server
 
     slept: list[float] = []
+    open_connections = [_Connection()]
+    closed = weakref.ref(open_connections[0])
+    frozen_while_open = []
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        if len(slept) == 3:  # after both warm freezes: the handheld disconnects
+            frozen_while_open.append(gc.get_freeze_count())
+            open_connections.clear()
+        if len(slept) == 4:
+            monkeypatch.setattr(server, "REFREEZE_EVERY", 0.0)  # the test's end of the shift
+
     monkeypatch.setattr(server, "WARM_FREEZES", (20.0, 90.0))
-    monkeypatch.setattr(server.time, "sleep", slept.append)
+    monkeypatch.setattr(server, "REFREEZE_EVERY", 300.0)
+    monkeypatch.setattr(server.time, "sleep", sleep)
     gc.unfreeze()
     try:
-        assert gc.get_freeze_count() == 0
-        server._freeze_once_warm()
-        assert gc.get_freeze_count() > 0  # the heap is out of the collector's walks
+        server._freeze_while_warm()
+        frozen_at_end = gc.get_freeze_count()
     finally:
         gc.unfreeze()
-    assert slept == [20.0, 70.0]
+    assert slept == [20.0, 70.0, 300.0, 300.0]
+    assert frozen_while_open[0] > 0 and frozen_at_end > 0  # out of the collector's walks
+    assert closed() is None  # frozen while open, yet collected once it closed: no leak
