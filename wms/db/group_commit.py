@@ -69,7 +69,8 @@ class GroupCommit:
         self._connection: Connection | None = None
         # What units keep between groups (the handheld's carts), valid only while this
         # writer's transactions are the only writes: emptied at the start of a group when
-        # another connection committed, after a failed commit, and with a new connection.
+        # another connection committed, after a failed commit, and with a new connection;
+        # on PostgreSQL before every unit.
         self.kept: dict[Any, Any] = {}
         self.groups = 0  # commits so far, and the units of work in them: the grouping achieved
         self.units = 0
@@ -146,6 +147,9 @@ class GroupCommit:
                     item.result = item.run(session)
                 else:
                     for item in group:
+                        if self._db.dialect != "sqlite":
+                            # Read committed: another process may commit between two units.
+                            self.kept.clear()
                         try:
                             with savepoint(session):
                                 item.result = item.run(session)
