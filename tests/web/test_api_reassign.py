@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 from flask import Flask
 
@@ -37,6 +39,14 @@ def test_reassigning_a_cart_pushes_the_new_state_to_the_handheld(app, database, 
     assert socket.is_connected("/handheld")
     taken = socket.emit("take_batch", {}, namespace="/handheld", callback=True)
     assert taken["snapshot"]["batch"]["code"] == code
+    # A scan first: the handheld's writer now keeps this cart between scans.
+    answer = socket.emit(
+        "scan",
+        {"client_id": uuid.uuid4().hex, "raw": "TOTE-R-1"},
+        namespace="/handheld",
+        callback=True,
+    )
+    assert answer["reason"] == "tote_bound", answer
     socket.get_received("/handheld")
 
     assert boss.ok("post", f"/batches/{code}/reassign", {"picker": None}) == {
@@ -45,6 +55,14 @@ def test_reassigning_a_cart_pushes_the_new_state_to_the_handheld(app, database, 
     }
     pushed = [e for e in socket.get_received("/handheld") if e["name"] == "snapshot"]
     assert pushed and pushed[-1]["args"][0]["step"] == "idle"
+    # The next scan sees the cart gone, not the cart as it was kept.
+    answer = socket.emit(
+        "scan",
+        {"client_id": uuid.uuid4().hex, "raw": "TOTE-R-2"},
+        namespace="/handheld",
+        callback=True,
+    )
+    assert (answer["ok"], answer["reason"]) == (False, "no_batch")
     assert boss.ok("get", f"/batches/{code}")["picker"] is None
 
     assert boss.post(f"/batches/{code}/reassign", {"picker": "nobody"}).status_code == 404
