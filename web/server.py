@@ -111,10 +111,12 @@ def start_wal_checkpoints(database: Database, every: float = 1.0) -> Callable[[]
 
 
 def _settle_worker(_worker: Any) -> None:
-    """Tune the worker once it is up: freeze its start-up heap; under gevent, hand the GIL often.
+    """Tune the worker once it is up: freeze its heap after each full collection; under gevent,
+    hand the GIL often.
 
-    The app, its libraries and their caches are a large heap that lives as long as the
-    process; without the freeze, every full collection walks all of it (150-200 ms under load).
+    The app, its libraries and their caches, and the objects of each connected handheld, are a
+    large heap that lives as long as the process or the connection; without freezing, every
+    full collection walks all of it and stops every socket meanwhile (90-230 ms under load).
     Under gevent one thread runs every socket, and the native threads beside it (dashboard
     panels, the COMMIT, WAL checkpoints) would hold the GIL for up to 5 ms at a time: at 1 ms
     the loop waits less behind them (dashboard benchmark: scan p99 change +71 % and +83 % with
@@ -122,35 +124,38 @@ def _settle_worker(_worker: Any) -> None:
     """
     gc.collect()
     gc.freeze()
+    if _freeze_after_full_collections not in gc.callbacks:
+        gc.callbacks.append(_freeze_after_full_collections)
     if gevent_patched():
         sys.setswitchinterval(0.001)
-    _spawn(_freeze_while_warm)
+    _spawn(_collect_frozen_regularly)
 
 
-# Seconds after the worker starts at which the heap is first frozen again, then how often
-# (see _freeze_while_warm).
-WARM_FREEZES = (20.0, 90.0)
-REFREEZE_EVERY = 300.0
+def _freeze_after_full_collections(phase: str, info: dict[str, int]) -> None:
+    """After each full collection, freeze what survived it: the next walks only what is newer.
 
-
-def _freeze_while_warm() -> None:
-    """Freeze the heap again once the first requests have loaded what they use, then regularly.
-
-    Much of the app is imported on first use (the socket drivers, the dialect, the scan
-    path, the catalogues), and each connected handheld holds objects of its own: with 500
-    handhelds connected a full collection walked 100,000 objects and stopped every socket
-    for 90-210 ms. What is frozen is out of those walks. Each later round first unfreezes, so
-    that the full collection before the freeze still finds the cycles left by connections
-    that closed meanwhile: nothing leaks, at the price of one full walk (about 200 ms) every
-    ``REFREEZE_EVERY`` seconds instead of one every few seconds.
+    What survives a full collection was live just then. Frozen, it is left out of every later
+    walk: the modules imported on first use, and what each handheld holds while connected
+    (with 500 connected, each full collection walked 100,000 objects). A cycle among frozen
+    objects that dies later waits for the next round of _collect_frozen_regularly.
     """
-    waited = 0.0
-    for at in WARM_FREEZES:
-        time.sleep(at - waited)  # gevent's sleep where patched
-        waited = at
-        _refreeze()
+    if phase == "stop" and info.get("generation") == 2:
+        gc.freeze()
+
+
+# How often everything frozen is collected again (see _collect_frozen_regularly).
+REFREEZE_EVERY = 900.0
+
+
+def _collect_frozen_regularly() -> None:
+    """Every ``REFREEZE_EVERY`` seconds, unfreeze, collect and freeze again: nothing leaks.
+
+    Frozen objects are never collected, so the cycles left by handhelds that disconnected
+    since they were frozen would stay. This round finds them, at the price of one walk over
+    the whole heap (about 200 ms with 500 handhelds connected) every quarter of an hour.
+    """
     while REFREEZE_EVERY > 0:
-        time.sleep(REFREEZE_EVERY)
+        time.sleep(REFREEZE_EVERY)  # gevent's sleep where patched
         _refreeze()
 
 
@@ -168,7 +173,7 @@ def _spawn(function: Callable[[], None]) -> None:
     else:
         import threading
 
-        threading.Thread(target=function, name="warm-freeze", daemon=True).start()
+        threading.Thread(target=function, name="refreeze", daemon=True).start()
 
 
 def run(app: Flask, host: str, port: int, threads: int) -> None:

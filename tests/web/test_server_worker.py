@@ -112,7 +112,36 @@ class _Connection:
         self.self = self
 
 
-def test_the_worker_freezes_its_heap_once_warm_and_later_collects_what_closed(monkeypatch):
+def test_a_full_collection_freezes_what_survived_it(monkeypatch):
+    import gc
+    import weakref
+
+    from web import server
+
+    # The collector keeps its own reference to gc.callbacks: the list itself is changed.
+    gc.callbacks.append(server._freeze_after_full_collections)
+    gc.unfreeze()
+    try:
+        connected = _Connection()
+        gc.collect(1)  # not a full collection: nothing frozen
+        assert gc.get_freeze_count() == 0
+        gc.collect()
+        assert gc.get_freeze_count() > 0
+        assert gc.get_objects(generation=2) == []  # the next full walk starts empty
+        assert not any(o is connected for o in gc.get_objects())  # out of every walk
+        # Frozen, a cycle that dies is kept until the regular round collects it.
+        closed = weakref.ref(connected)
+        del connected
+        gc.collect()
+        assert closed() is not None
+        server._refreeze()
+        assert closed() is None
+    finally:
+        gc.callbacks.remove(server._freeze_after_full_collections)
+        gc.unfreeze()
+
+
+def test_the_worker_collects_what_it_froze_regularly(monkeypatch):
     import gc
     import weakref
 
@@ -125,21 +154,22 @@ def test_the_worker_freezes_its_heap_once_warm_and_later_collects_what_closed(mo
 
     def sleep(seconds: float) -> None:
         slept.append(seconds)
-        if len(slept) == 3:  # after both warm freezes: the handheld disconnects
+        if len(slept) == 1:
+            gc.collect()
+            gc.freeze()  # as after a full collection, while the handheld is connected
             frozen_while_open.append(gc.get_freeze_count())
-            open_connections.clear()
-        if len(slept) == 4:
+            open_connections.clear()  # the handheld disconnects
+        if len(slept) == 2:
             monkeypatch.setattr(server, "REFREEZE_EVERY", 0.0)  # the test's end of the shift
 
-    monkeypatch.setattr(server, "WARM_FREEZES", (20.0, 90.0))
-    monkeypatch.setattr(server, "REFREEZE_EVERY", 300.0)
+    monkeypatch.setattr(server, "REFREEZE_EVERY", 900.0)
     monkeypatch.setattr(server.time, "sleep", sleep)
     gc.unfreeze()
     try:
-        server._freeze_while_warm()
+        server._collect_frozen_regularly()
         frozen_at_end = gc.get_freeze_count()
     finally:
         gc.unfreeze()
-    assert slept == [20.0, 70.0, 300.0, 300.0]
+    assert slept == [900.0, 900.0]
     assert frozen_while_open[0] > 0 and frozen_at_end > 0  # out of the collector's walks
     assert closed() is None  # frozen while open, yet collected once it closed: no leak
