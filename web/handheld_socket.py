@@ -17,7 +17,7 @@ from flask_login import current_user
 from flask_socketio import Namespace, emit, join_room
 from sqlalchemy.orm import Session
 
-from web.server import off_the_loop
+from web.server import CommitWhereFast, off_the_loop
 from wms import handheld
 from wms.db import Database
 from wms.db.group_commit import GroupCommit
@@ -86,7 +86,12 @@ class HandheldNamespace(Namespace):
         super().__init__(NAMESPACE)
         self._db = db
         # Scans and actions share commits (see wms/db/group_commit.py); reads do not queue.
-        self._writer = GroupCommit(db, name="handheld-writes", run_commit=off_the_loop)
+        self._writer = GroupCommit(
+            db,
+            name="handheld-writes",
+            run_commit=CommitWhereFast(off_the_loop),
+            run_checkpoint=off_the_loop,
+        )
         # The signed-in user per connection, so an event does not load the user again.
         self._users: dict[str, Any] = {}
 

@@ -173,3 +173,59 @@ def test_the_worker_collects_what_it_froze_regularly(monkeypatch):
     assert slept == [900.0, 900.0]
     assert frozen_while_open[0] > 0 and frozen_at_end > 0  # out of the collector's walks
     assert closed() is None  # frozen while open, yet collected once it closed: no leak
+
+
+class _Disk:
+    """A commit whose fsync takes as long as the test says, and where it ran."""
+
+    def __init__(self) -> None:
+        self.sync_seconds = 0.0
+        self.ran: list[str] = []
+
+    def commit(self) -> None:
+        import time
+
+        time.sleep(self.sync_seconds)
+
+    def away(self, work):
+        self.ran.append("away")
+        work()
+
+
+def test_commits_run_in_place_while_the_disk_syncs_fast_and_away_while_it_is_slow():
+    from web.server import CommitWhereFast
+
+    disk = _Disk()
+    commit = CommitWhereFast(disk.away, slow_ms=2.0, weight=0.5)
+    for _ in range(3):
+        commit(disk.commit)
+    assert disk.ran == []  # fast: in place, no hand-off
+    disk.sync_seconds = 0.02
+    commit(disk.commit)  # nobody knew yet: in place, and now the average is slow
+    assert disk.ran == [] and commit.average > 0.002
+    commit(disk.commit)
+    commit(disk.commit)
+    assert disk.ran == ["away", "away"]  # the sockets are served while it syncs
+    disk.sync_seconds = 0.0
+    while commit.average >= 0.002:
+        commit(disk.commit)  # fast again: measured away too, until the average says so
+    runs_away = len(disk.ran)
+    commit(disk.commit)
+    assert len(disk.ran) == runs_away  # back in place
+
+
+def test_a_failed_commit_still_counts_and_raises():
+    import pytest
+
+    from web.server import CommitWhereFast
+
+    def fails() -> None:
+        import time
+
+        time.sleep(0.01)  # the disk took its time, then failed
+        raise RuntimeError("disk I/O error")
+
+    commit = CommitWhereFast(lambda work: work(), slow_ms=1.0)
+    with pytest.raises(RuntimeError, match="disk I/O error"):
+        commit(fails)
+    assert commit.average > 0.0005  # the time it took counts all the same

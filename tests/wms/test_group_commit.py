@@ -184,6 +184,32 @@ def test_the_writer_starts_a_long_wal_over_between_its_groups(sqlite_background,
     assert len(_logged(db)) == 62
 
 
+def test_the_writers_checkpoint_runs_where_it_is_told_not_where_commits_run(
+    sqlite_background, monkeypatch
+):
+    db = sqlite_background
+    monkeypatch.setattr("wms.db.database.WAL_RESTART_FRAMES", 20)
+    ran: list[str] = []
+
+    def commit_here(work):
+        ran.append("commit")
+        work()
+
+    def checkpoint_aside(work):
+        ran.append("checkpoint")
+        work()
+
+    writer = GroupCommit(db, run_commit=commit_here, run_checkpoint=checkpoint_aside)
+    for n in range(30):
+        writer.run(_log(f"before-{n:04d}"))
+    db.checkpoint()
+    assert db.wal_restart_due
+    ran.clear()
+    writer.run(_log("finishes-0001"))
+    writer.close()
+    assert ran == ["commit", "checkpoint"] and not db.wal_restart_due
+
+
 def test_a_writer_whose_connection_was_left_in_a_transaction_recovers(sqlite_background):
     writer = GroupCommit(sqlite_background)
     writer.run(_log("first-0001"))

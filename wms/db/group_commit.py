@@ -54,12 +54,15 @@ class GroupCommit:
         max_group: int = 64,
         name: str = "group-commit",
         run_commit: Callable[[Callable[[], None]], None] | None = None,
+        run_checkpoint: Callable[[Callable[[], None]], None] | None = None,
     ) -> None:
         self._db = db
         # How the COMMIT (the fsync) is run: in place by default; a server whose sockets share
-        # one thread with this writer (gevent) runs it on another thread, so that the
-        # sockets are served while the disk syncs.
+        # one thread with this writer (gevent) may run it on another thread, so that the
+        # sockets are served while a slow disk syncs.
         self._run_commit = run_commit or _in_place
+        # How the writer's share of a WAL checkpoint is run: as the commit unless told.
+        self._run_checkpoint = run_checkpoint or self._run_commit
         self._max_group = max_group
         self._name = name
         self._queue: queue.SimpleQueue[_Work[Any] | None] = queue.SimpleQueue()
@@ -183,6 +186,6 @@ class GroupCommit:
                 self._db.finish_checkpoint(connection)
 
             try:
-                self._run_commit(finish)
+                self._run_checkpoint(finish)
             except Exception:  # noqa: BLE001 - the WAL just goes on growing until next time
                 log.exception("finishing the WAL checkpoint failed")
