@@ -79,12 +79,13 @@ class CommitWhereFast:
 
     Under gevent the scan writer's COMMIT blocks every socket for as long as it takes.
     Handing it to a native thread costs more than that on a disk that commits in a few
-    milliseconds: the hand-off and the GIL going back and forth raised the handhelds'
-    server-side p99 from 15-28 ms to 34-42 ms at 500 handhelds (commits of 0.8-1.3 ms
-    median), and cut the saturation rate by a sixth (commits of dozens of scans, 2.5-3.5 ms
-    on average). So the commit runs in place while its moving average stays under
-    ``slow_ms``, and on ``away`` (a native thread) while a slow disk would stall the loop for
-    most of its time. Measured away, a commit's time includes the wait for the GIL.
+    milliseconds: the hand-off and the GIL going back and forth gave the handhelds a
+    server-side p99 of 34-42 ms at 500 handhelds, against 15-23 ms in place (commits of
+    0.8-1.3 ms median; in saturation, commits of dozens of scans, 2.5-3.5 ms on average, and
+    no difference beyond the noise). So the commit runs in place while its moving average
+    stays under ``slow_ms``, and on ``away`` (a native thread) while a slow disk would stall
+    the loop for most of its time. Measured away, a commit's time includes the wait for the
+    GIL.
     """
 
     def __init__(
@@ -157,8 +158,7 @@ def start_wal_checkpoints(database: Database, every: float = 1.0) -> Callable[[]
 
 
 def _settle_worker(_worker: Any) -> None:
-    """Tune the worker once it is up: freeze its heap after each full collection; under gevent,
-    hand the GIL often.
+    """Tune the worker once it is up: freeze what collections keep; under gevent, yield the GIL.
 
     The app, its libraries and their caches, and the objects of each connected handheld, are a
     large heap that lives as long as the process or the connection; without freezing, every
