@@ -12,10 +12,11 @@ What it does, all on 127.0.0.1 and in a scratch directory removed at the end:
    the replenishments the release asked for (so no pick waits), and creates one badge-only
    picker per simulated handheld (``LOAD-0001``...; no password, so no scrypt). The unit GTIN
    of every SKU is read into a dict for the clients.
-2. Starts ONE server: ``python -m web.cli --config <tmp> serve`` (gunicorn, one gthread worker,
-   ``server.threads`` = the most clients + 50). By default it is started through a small
-   bootstrap in this file that wraps ``HandheldNamespace.trigger_event`` with a timer (the
-   server's code is not changed); ``--no-server-timing`` starts the plain command.
+2. Starts ONE server: ``python -m web.cli --config <tmp> serve`` (gunicorn, one worker: gevent
+   as `wms serve` by default, ``--worker gthread`` with ``server.threads`` = the most clients
+   + 50). By default it is started through a small bootstrap in this file that patches for
+   gevent first, as `wms serve` does, and wraps ``HandheldNamespace.trigger_event`` with a
+   timer (the server's code is not changed); ``--no-server-timing`` starts the plain command.
 3. For each level: N handhelds, spread over several client processes (one thread per
    handheld), sign in (``GET``/``POST /badge``, same User-Agent as the socket, because the
    app uses Flask-Login's "strong" session protection), connect to ``/handheld`` over the
@@ -115,12 +116,18 @@ def _serve_echo(port: int, threads: int, worker: str) -> None:
     run(app, HOST, port, threads)
 
 
-def _serve_timed(timing_file: str, cli_args: list[str]) -> None:
+def _serve_timed(timing_file: str, worker: str, cli_args: list[str]) -> None:
     """`wms <cli_args>` with a timer around every /handheld event handler (no code changed).
 
     Samples go to ``timing_file`` as "wall-clock event milliseconds" lines, flushed twice a
     second by a thread of the gunicorn worker (started in the worker, after the fork).
     """
+    if worker == "gevent":
+        # Before the app's modules are imported, as `wms serve` does: a module imported
+        # first keeps the blocking primitives it bound (the scan writer's threading.Event).
+        from web.server import patch_for_gevent
+
+        patch_for_gevent()
     from web import cli
     from web.handheld_socket import HandheldNamespace
 
@@ -1189,6 +1196,7 @@ def main(argv: list[str] | None = None) -> int:
                     str(Path(__file__).resolve()),
                     "_serve-timed",
                     str(timing),
+                    args.worker,
                     *cli_args,
                 ]
             server = Server("wms server", command, port, workdir / "wms-server.log")
@@ -1313,6 +1321,6 @@ if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "_echo-server":
         _serve_echo(int(sys.argv[2]), int(sys.argv[3]), sys.argv[4])
     elif len(sys.argv) > 1 and sys.argv[1] == "_serve-timed":
-        _serve_timed(sys.argv[2], sys.argv[3:])
+        _serve_timed(sys.argv[2], sys.argv[3], sys.argv[4:])
     else:
         sys.exit(main())
