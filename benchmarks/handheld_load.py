@@ -1060,8 +1060,10 @@ def print_aims(rows: list[RunResult], interval: float) -> None:
     ratios = [s.rate / e.rate for s, e in zip(saturations, echoes, strict=False) if e.rate]
     if ratios:
         middle = statistics.median(ratios)
+        # A window whose handhelds found no free cart scanned less than it could.
         each = ", ".join(
             f"{s.rate:.0f}/{e.rate:.0f} = {s.rate / e.rate:.2f}"
+            + (" (carts ran out: too low)" if s.no_work else "")
             for s, e in zip(saturations, echoes, strict=False)
             if e.rate
         )
@@ -1138,7 +1140,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--threads", type=int, default=0, help="server.threads (0 = most clients + 50)"
     )
     parser.add_argument(
-        "--orders", type=int, default=30_000, help="B2C orders in the demo (enough for every run)"
+        "--orders", type=int, default=40_000, help="B2C orders in the demo (enough for every run)"
     )
     parser.add_argument("--locations", type=int, default=6000, help="pick locations")
     parser.add_argument("--items", type=int, default=1500, help="items (SKUs)")
