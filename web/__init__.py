@@ -69,12 +69,15 @@ def create_app(
     babel.init_app(app, locale_selector=_select_locale)
     # Events run on the socket's own thread (each handheld waits for its answer anyway):
     # a new thread per event cost more than the scan under load.
+    from web import socket_events
     from web.server import gevent_patched
 
     socketio.init_app(
-        app, async_mode="gevent" if gevent_patched() else "threading", async_handlers=False
+        app,
+        async_mode="gevent" if gevent_patched() else "threading",
+        async_handlers=False,
+        serializer=socket_events.JsonFirstPacket,
     )
-    from web import socket_events
 
     socket_events.install(app)
 
