@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 
 from flask import Flask
@@ -76,3 +77,91 @@ def test_each_picker_gets_the_message_in_their_own_language_one_after_the_other(
     assert said["fr"].startswith("Mauvais emplacement") and "X-1" in said["fr"]
     assert said["nl"] != said["en"] and "A-01-01-1" in said["nl"]
     assert browser == said["nl"]
+
+
+def _picker_socket(app: Flask, database: Database, language: str = "fr"):
+    with database.write() as session:
+        create_user(session, NewUser("noor", "Noor", Role.PICKER, PASSWORD, "B-NOOR", language))
+    browser = app.test_client()
+    page = browser.get("/login").get_data(as_text=True)
+    token = page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
+    browser.post("/login", data={"username": "noor", "password": PASSWORD, "csrf_token": token})
+    socket = socketio.test_client(app, namespace="/handheld", flask_test_client=browser)
+    assert socket.is_connected("/handheld")
+    return socket
+
+
+def _scan(socket, raw: str):
+    payload = {"client_id": uuid.uuid4().hex, "raw": raw}
+    return socket.emit("scan", payload, namespace="/handheld", callback=True)
+
+
+def test_a_scan_runs_under_the_apps_context_alone(app: Flask, database: Database, monkeypatch):
+    from flask import g, has_app_context, has_request_context
+
+    from web import handheld_socket
+
+    seen: list[tuple[bool, bool, object]] = []
+    original = handheld_socket.message
+
+    def watching(*arguments):  # on the event's own thread (the scan runs on the writer's)
+        seen.append((has_request_context(), has_app_context(), g.get("_login_user")))
+        return original(*arguments)
+
+    monkeypatch.setattr(handheld_socket, "message", watching)
+    socket = _picker_socket(app, database)
+    answer = _scan(socket, "NOWHERE-1")
+    assert (answer["ok"], answer["reason"]) == (False, "no_batch")
+    assert (
+        answer["message"] == "Vous n'avez pas encore de chariot. Appuyez sur « Chariot suivant »."
+    )
+    assert answer["snapshot"]["step"] == "idle"
+    in_request, in_app, user = seen[-1]
+    assert not in_request and in_app
+    assert getattr(user, "username", None) == "noor"
+    socket.disconnect("/handheld")
+
+
+def test_a_refusal_outside_a_request_is_answered_in_the_pickers_language(
+    app: Flask, database: Database, monkeypatch
+):
+    from web import handheld_socket
+    from wms.errors import Conflict
+
+    def refusing(session, **arguments):
+        raise Conflict("this task is not yours any more; your screen is being refreshed")
+
+    monkeypatch.setattr(handheld_socket.handheld, "scan", refusing)
+    socket = _picker_socket(app, database)
+    answer = _scan(socket, "A-01-01")
+    assert (answer["ok"], answer["reason"]) == (False, "conflict")
+    assert "not yours any more" in answer["message"]
+    assert answer["snapshot"] == {"batch": None, "task": None, "step": "idle"}
+    bad = socket.emit("scan", ["not", "a", "scan"], namespace="/handheld", callback=True)
+    assert bad == {"ok": False, "reason": "bad_request", "message": "Demande incorrecte."}
+    socket.disconnect("/handheld")
+
+
+def test_a_user_without_a_known_language_is_served_in_a_request_context(
+    app: Flask, database: Database, monkeypatch
+):
+    from flask import has_request_context
+
+    from web import handheld_socket
+
+    socket = _picker_socket(app, database, language="en")
+    namespace = socketio.server.namespace_handlers["/handheld"]
+    for sid, user in namespace._users.items():
+        # A profile from before the languages were checked.
+        namespace._users[sid] = dataclasses.replace(user, language="de")
+    seen: list[bool] = []
+    original = handheld_socket.message
+
+    def watching(*arguments):
+        seen.append(has_request_context())
+        return original(*arguments)
+
+    monkeypatch.setattr(handheld_socket, "message", watching)
+    answer = _scan(socket, "NOWHERE-1")
+    assert answer["reason"] == "no_batch" and seen == [True]
+    socket.disconnect("/handheld")
