@@ -14,6 +14,7 @@ from flask import Flask
 from gunicorn.app.base import BaseApplication
 
 from wms.db import Database
+from wms.db.wal_sync import WalSync
 
 log = logging.getLogger(__name__)
 
@@ -119,6 +120,45 @@ class CommitWhereFast:
         finally:
             if spent:
                 self.average += self._weight * (spent[0] - self.average)
+
+
+class _OnTheLoop:
+    """Where a WAL sync thread runs and hands its callers back, under gevent.
+
+    The hub is the one of the thread that starts the sync thread (the worker's loop, after
+    gunicorn's fork): a native thread asking for "its" hub would get a new one.
+    """
+
+    def __init__(self) -> None:
+        self._hub: Any = None
+
+    def start_thread(self, target: Callable[[], None]) -> None:
+        import gevent
+
+        self._hub = gevent.get_hub()
+        self._hub.threadpool.spawn(target)
+
+    def hand_back(self, callback: Callable[[], None]) -> None:
+        self._hub.loop.run_callback_threadsafe(callback)
+
+
+def wal_sync_for(database: Database) -> WalSync | None:
+    """The scan writer's sync thread (wms/db/wal_sync.py) for a SQLite file; else None."""
+    if database.dialect != "sqlite" or database.engine.url.database in (None, "", ":memory:"):
+        return None
+    if gevent_patched():
+        from gevent import monkey
+
+        loop = _OnTheLoop()
+        native_lock = monkey.get_original("_thread", "allocate_lock")
+        return WalSync(start_thread=loop.start_thread, hand_back=loop.hand_back, wake=native_lock())
+
+    def start_thread(target: Callable[[], None]) -> None:
+        import threading
+
+        threading.Thread(target=target, name="wal-sync", daemon=True).start()
+
+    return WalSync(start_thread=start_thread, hand_back=lambda callback: callback())
 
 
 def start_wal_checkpoints(database: Database, every: float = 1.0) -> Callable[[], None]:

@@ -229,3 +229,59 @@ def test_a_failed_commit_still_counts_and_raises():
     with pytest.raises(RuntimeError, match="disk I/O error"):
         commit(fails)
     assert commit.average > 0.0005  # the time it took counts all the same
+
+
+_SYNCED_UNDER_GEVENT = textwrap.dedent(
+    """
+    import sys
+    from web.server import CommitWhereFast, off_the_loop, patch_for_gevent, wal_sync_for
+    patch_for_gevent()
+    import os, threading
+    import gevent
+    from wms.db import Database
+    from wms.db.group_commit import GroupCommit
+    from wms.model import ScanOutcome
+    from wms.scans import ScanRecord, find_scan, log_scan
+
+    db = Database(f"sqlite:///{sys.argv[1]}/g.sqlite3")
+    db.create_all()
+    durable = wal_sync_for(db)
+    synced_on = set()
+    real_sync = durable._sync
+
+    def sync(descriptor):
+        synced_on.add(threading.get_native_id())
+        real_sync(descriptor)
+
+    durable._sync = sync
+    writer = GroupCommit(db, run_commit=CommitWhereFast(off_the_loop), durable=durable)
+
+    def scan(n):
+        client_id = f"gevent-{n:04d}"
+        return writer.run(
+            lambda s: log_scan(s, ScanRecord(client_id, "raw", "item", ScanOutcome.ACCEPTED))
+        )
+
+    jobs = [gevent.spawn(scan, n) for n in range(60)]
+    gevent.joinall(jobs, timeout=30)
+    with db.read() as session:
+        stored = sum(find_scan(session, f"gevent-{n:04d}") is not None for n in range(60))
+    print(sum(job.value is True for job in jobs), stored, durable.syncs > 0,
+          threading.get_native_id() not in synced_on and bool(synced_on))
+    """
+)
+
+
+def test_under_gevent_the_scan_writer_syncs_on_a_native_thread_and_answers_on_the_loop(
+    tmp_path,
+) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", _SYNCED_UNDER_GEVENT, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    answered, stored, synced, elsewhere = done.stdout.split()
+    assert (answered, stored) == ("60", "60")  # every greenlet got its answer, all on disk
+    assert synced == "True" and elsewhere == "True"  # synced, and not on the loop's thread

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from wms.db.database import Database
 from wms.db.direct import savepoint
+from wms.db.wal_sync import WalSync
 
 log = logging.getLogger(__name__)
 
@@ -55,8 +56,12 @@ class GroupCommit:
         name: str = "group-commit",
         run_commit: Callable[[Callable[[], None]], None] | None = None,
         run_checkpoint: Callable[[Callable[[], None]], None] | None = None,
+        durable: WalSync | None = None,
     ) -> None:
         self._db = db
+        # SQLite: commits without a sync, each group's callers answered once ``durable``
+        # has synced the WAL (see wms/db/wal_sync.py); None: the COMMIT syncs (FULL).
+        self._durable = durable if db.dialect == "sqlite" else None
         # How the COMMIT (the fsync) is run: in place by default; a server whose sockets share
         # one thread with this writer (gevent) may run it on another thread, so that the
         # sockets are served while a slow disk syncs.
@@ -101,8 +106,27 @@ class GroupCommit:
         self.kept.clear()
         connection, self._connection = self._connection, None
         if connection is not None:
+            if self._durable is not None:
+                try:  # back to FULL before the pool hands it to anyone else
+                    if connection.in_transaction():
+                        connection.rollback()
+                    self._durable.detach(connection.connection.driver_connection)
+                except Exception:  # noqa: BLE001 - then it must never be handed out again
+                    with contextlib.suppress(Exception):
+                        connection.invalidate()
             with contextlib.suppress(Exception):  # a broken one is being thrown away anyway
                 connection.close()
+
+    def _connect(self) -> Connection:
+        connection = self._db.connect_writer()
+        if self._durable is not None:
+            try:
+                self._durable.attach(connection.connection.driver_connection)
+            except Exception:
+                connection.invalidate()
+                connection.close()
+                raise
+        return connection
 
     def _ensure_started(self) -> None:
         if self._thread is not None:
@@ -136,7 +160,7 @@ class GroupCommit:
     def _commit(self, group: list[_Work[Any]]) -> None:
         try:
             if self._connection is None:
-                self._connection = self._db.connect_writer()
+                self._connection = self._connect()
             elif self._connection.in_transaction():
                 # Never begin a group inside a transaction left open: it would hold the
                 # write lock and keep every group's commit from reaching the disk.
@@ -163,7 +187,9 @@ class GroupCommit:
                             # which takes the cheap savepoint (see direct.savepoint).
                             session.expunge_all()
                 self._run_commit(session.commit)
+            committed = True
         except Exception as error:  # noqa: BLE001 - the commit failed: nothing was kept
+            committed = False
             self.kept.clear()  # the units may have kept what was just rolled back
             if isinstance(error, DBAPIError):
                 # The connection may be what failed (a server restarted): the next group
@@ -174,8 +200,11 @@ class GroupCommit:
                     item.error = error
         self.groups += 1
         self.units += len(group)
-        for item in group:
-            item.done.set()
+        if committed and self._durable is not None:
+            # Answered once the WAL is synced; meanwhile this writer runs the next group.
+            self._durable.after_commit(lambda error: _answer(group, error))
+        else:
+            _answer(group, None)
         # Let the callers just answered run before the next group: where threads are
         # cooperative (gevent) they would otherwise wait for it to finish.
         time.sleep(0)
@@ -189,3 +218,11 @@ class GroupCommit:
                 self._run_checkpoint(finish)
             except Exception:  # noqa: BLE001 - the WAL just goes on growing until next time
                 log.exception("finishing the WAL checkpoint failed")
+
+
+def _answer(group: list[_Work[Any]], error: BaseException | None) -> None:
+    """Wake the group's callers; ``error``: their commit may not be on disk (a failed sync)."""
+    for item in group:
+        if error is not None and item.error is None:
+            item.error = error
+        item.done.set()
