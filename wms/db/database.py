@@ -24,6 +24,9 @@ WRITER_CACHE_KIB = 64 * 1024
 def _configure_sqlite(engine: Engine, *, background_checkpoints: bool = False) -> None:
     """WAL, synchronous=FULL (an acknowledged movement survives a power cut), foreign keys.
 
+    The scan writer's own connection syncs another way, before it acknowledges anything
+    (wms/db/wal_sync.py).
+
     The driver's own transaction handling is switched off so that every write transaction
     starts with BEGIN IMMEDIATE: SQLite then serialises writers up front instead of failing
     one of two readers that both try to upgrade to a write lock.

@@ -6,7 +6,9 @@ a WAL flush on PostgreSQL) per scan, and with one writer at a time that caps the
 few hundred scans/s however fast the scan itself is. Here one writer thread takes whatever
 scans are waiting, runs each inside a SAVEPOINT of one transaction, commits once, and only
 then hands every caller its result. A scan that fails rolls back its own savepoint only;
-a commit that fails fails every scan of the group (none was acknowledged).
+a commit that fails fails every scan of the group (none was acknowledged). With a
+``WalSync`` (SQLite) the commit does not sync: each group is answered once the sync thread
+has synced the WAL, and the writer runs the next group meanwhile.
 """
 
 from __future__ import annotations
