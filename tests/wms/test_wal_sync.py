@@ -138,3 +138,18 @@ def test_an_in_memory_database_has_no_wal_to_sync():
     with pytest.raises(ValueError, match="in-memory"):
         _wal_sync().attach(connection)
     connection.close()
+
+
+def test_a_slow_sync_is_logged_with_how_many_commits_waited(
+    sqlite_file: Database, monkeypatch, caplog
+):
+    from wms.db import wal_sync
+
+    monkeypatch.setattr(wal_sync, "SLOW_SYNC_S", 0.0)  # every sync counts as slow
+    durable = _wal_sync()
+    writer = GroupCommit(sqlite_file, durable=durable)
+    with caplog.at_level("WARNING", logger="wms.db.wal_sync"):
+        assert writer.run(_log("slow-0001"))
+    assert any("the WAL sync took" in r.message for r in caplog.records)
+    assert durable.slowest > 0
+    writer.close()

@@ -21,6 +21,7 @@ import contextlib
 import logging
 import os
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 from typing import Any
@@ -57,6 +58,7 @@ class WalSync:
         self._started = False
         self.syncs = 0  # syncs run, and commits released by them: the grouping achieved
         self.released = 0
+        self.slowest = 0.0  # seconds: the longest sync so far (a disk that stalls shows here)
 
     def attach(self, driver_connection: Any) -> None:
         """Switch the writer's new connection to commits without a sync; learn its WAL file.
@@ -94,6 +96,7 @@ class WalSync:
             if not batch:
                 continue
             error: BaseException | None = None
+            started = time.monotonic()
             try:
                 descriptor = self._descriptor(descriptor)
                 self._sync(descriptor)
@@ -102,9 +105,11 @@ class WalSync:
                 if descriptor is not None:
                     os.close(descriptor)
                 descriptor = None
+            took = time.monotonic() - started
             self.syncs += 1
             self.released += len(batch)
-            self._hand_back(_releasing(batch, error))
+            self.slowest = max(self.slowest, took)
+            self._hand_back(_releasing(batch, error, took))
 
     def _descriptor(self, descriptor: int | None) -> int:
         """The WAL file open for syncing; opened again if it is not the same file any more."""
@@ -117,10 +122,18 @@ class WalSync:
         return os.open(path, os.O_RDONLY)
 
 
-def _releasing(batch: list[Release], error: BaseException | None) -> Callable[[], None]:
+# A sync slower than this is logged: every scan of the floor waited that long for its answer.
+SLOW_SYNC_S = 0.1
+
+
+def _releasing(
+    batch: list[Release], error: BaseException | None, took: float
+) -> Callable[[], None]:
     def release_all() -> None:
         if error is not None:
             log.error("syncing the WAL failed (%s): %d commits answered with it", error, len(batch))
+        elif took > SLOW_SYNC_S:
+            log.warning("the WAL sync took %.0f ms (%d commits waited)", took * 1000, len(batch))
         for release in batch:
             release(error)
 
