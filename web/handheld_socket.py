@@ -17,7 +17,13 @@ from flask_login import current_user
 from flask_socketio import Namespace, emit, join_room
 from sqlalchemy.orm import Session
 
-from web.server import CommitWhereFast, off_the_loop, wal_sync_for
+from web.server import (
+    CommitWhereFast,
+    gevent_patched,
+    off_the_loop,
+    wal_sync_for,
+    yield_to_the_loop,
+)
 from wms import handheld
 from wms.db import Database
 from wms.db.group_commit import GroupCommit
@@ -92,6 +98,7 @@ class HandheldNamespace(Namespace):
             run_commit=CommitWhereFast(off_the_loop),
             run_checkpoint=off_the_loop,
             durable=wal_sync_for(db),
+            between_units=yield_to_the_loop if gevent_patched() else None,
         )
         # The signed-in user per connection, so an event does not load the user again.
         self._users: dict[str, Any] = {}

@@ -75,6 +75,13 @@ def off_the_loop(work: Callable[[], T]) -> T:
     return cast(T, gevent.get_hub().threadpool.apply(work))
 
 
+def yield_to_the_loop() -> None:
+    """Let the other greenlets run (gevent): sockets read, answers sent; then carry on."""
+    import gevent
+
+    gevent.sleep(0)
+
+
 class CommitWhereFast:
     """Runs each COMMIT on the caller's thread while the disk syncs fast, off the loop when not.
 

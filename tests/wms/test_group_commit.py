@@ -281,3 +281,23 @@ def test_what_units_keep_lasts_until_another_connection_writes_or_a_commit_fails
     failing.clear()
     assert writer.run(seen) == {}  # what the failed group kept was rolled back with it
     writer.close()
+
+
+def test_a_group_runs_what_it_is_given_between_two_units(database):
+    calls: list[int] = []
+    writer = GroupCommit(database, max_group=16, between_units=lambda: calls.append(1))
+    ready = threading.Barrier(20)
+    results: list[bool] = []
+
+    def scan(n: int) -> None:
+        ready.wait()
+        results.append(writer.run(_log(f"between-{n:04d}")))
+
+    threads = [threading.Thread(target=scan, args=(n,)) for n in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    writer.close()
+    assert results == [True] * 20
+    assert len(calls) == writer.units - writer.groups  # once between each two units of a group

@@ -59,11 +59,16 @@ class GroupCommit:
         run_commit: Callable[[Callable[[], None]], None] | None = None,
         run_checkpoint: Callable[[Callable[[], None]], None] | None = None,
         durable: WalSync | None = None,
+        between_units: Callable[[], None] | None = None,
     ) -> None:
         self._db = db
         # SQLite: commits without a sync, each group's callers answered once ``durable``
         # has synced the WAL (see wms/db/wal_sync.py); None: the COMMIT syncs (FULL).
         self._durable = durable if db.dialect == "sqlite" else None
+        # Run between two units of a group: where the sockets share this writer's thread
+        # (gevent), a yield, so that answers ready meanwhile go out and new scans come in
+        # instead of waiting for the whole group.
+        self._between_units = between_units
         # How the COMMIT (the fsync) is run: in place by default; a server whose sockets share
         # one thread with this writer (gevent) may run it on another thread, so that the
         # sockets are served while a slow disk syncs.
@@ -175,7 +180,10 @@ class GroupCommit:
                     item = group[0]
                     item.result = item.run(session)
                 else:
-                    for item in group:
+                    between = self._between_units
+                    for index, item in enumerate(group):
+                        if index and between is not None:
+                            between()
                         if self._db.dialect != "sqlite":
                             # Read committed: another process may commit between two units.
                             self.kept.clear()
