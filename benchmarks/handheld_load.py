@@ -1140,7 +1140,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--threads", type=int, default=0, help="server.threads (0 = most clients + 50)"
     )
     parser.add_argument(
-        "--orders", type=int, default=40_000, help="B2C orders in the demo (enough for every run)"
+        "--orders", type=int, default=60_000, help="B2C orders in the demo (enough for every run)"
     )
     parser.add_argument("--locations", type=int, default=6000, help="pick locations")
     parser.add_argument("--items", type=int, default=1500, help="items (SKUs)")
