@@ -23,14 +23,7 @@ def test_a_french_picker_gets_answers_in_french(app: Flask, database: Database, 
     receive(database, "MUG", "A-01-01", 5)
     erp.ok("post", "/orders", order("O-1", ("MUG", 1)), 201)
     client_for(app, database, Role.SUPERVISOR).ok("post", "/orders/O-1/expedite")
-    with database.write() as session:
-        create_user(session, NewUser("amelie", "Amélie", Role.PICKER, PASSWORD, "B-FR", "fr"))
-    browser = app.test_client()
-    page = browser.get("/login").get_data(as_text=True)
-    token = page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
-    browser.post("/login", data={"username": "amelie", "password": PASSWORD, "csrf_token": token})
-    socket = socketio.test_client(app, namespace="/handheld", flask_test_client=browser)
-    assert socket.is_connected("/handheld")
+    socket = _picker_socket(app, database, "fr", username="amelie")
     taken = socket.emit("take_batch", {}, namespace="/handheld", callback=True)
     assert taken["ok"]
     tote_scan = {"client_id": str(uuid.uuid4()), "raw": "TOTE-FR-1"}
@@ -79,13 +72,17 @@ def test_each_picker_gets_the_message_in_their_own_language_one_after_the_other(
     assert browser == said["nl"]
 
 
-def _picker_socket(app: Flask, database: Database, language: str = "fr"):
+def _picker_socket(app: Flask, database: Database, language: str = "fr", username: str = "noor"):
+    """A picker signed in at /login with ``language`` in their profile, on /handheld."""
     with database.write() as session:
-        create_user(session, NewUser("noor", "Noor", Role.PICKER, PASSWORD, "B-NOOR", language))
+        badge = f"B-{username.upper()}"
+        create_user(
+            session, NewUser(username, username.title(), Role.PICKER, PASSWORD, badge, language)
+        )
     browser = app.test_client()
     page = browser.get("/login").get_data(as_text=True)
     token = page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
-    browser.post("/login", data={"username": "noor", "password": PASSWORD, "csrf_token": token})
+    browser.post("/login", data={"username": username, "password": PASSWORD, "csrf_token": token})
     socket = socketio.test_client(app, namespace="/handheld", flask_test_client=browser)
     assert socket.is_connected("/handheld")
     return socket
